@@ -1,0 +1,209 @@
+//! The app <-> host bridge protocol: JSON text frames over a loopback WebSocket.
+//!
+//! The CXH analogue: the page asks the native host to do what the browser cannot
+//! (keys, certificates, machine state). Every frame is one [`ClientMessage`] or
+//! [`ServerMessage`], tagged by `type`. The first client frame must be
+//! [`ClientMessage::Hello`] carrying the per-launch secret; anything else closes the socket.
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change; the bridge refuses other versions.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Where the experience runs (seed 000 step 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostFlow {
+    /// First boot, under a temporary user.
+    Oobe,
+    /// Settings > Accounts > Access work or school.
+    Settings,
+}
+
+impl HostFlow {
+    /// Value of `cxhflow` sent to the authority: `FRX` for OOBE, `MOSET` for Settings
+    /// (the `CXH-HOST` values documented for MDM; seed 001 shows `MOSET`).
+    pub fn cxhflow(self) -> &'static str {
+        match self {
+            HostFlow::Oobe => "FRX",
+            HostFlow::Settings => "MOSET",
+        }
+    }
+}
+
+/// The Windows edition decides the first page (seed 000 step 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Edition {
+    Professional,
+    Enterprise,
+    Home,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Platform {
+    Desktop,
+    Mobile,
+}
+
+impl Platform {
+    /// Value of `cxhplatform`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Desktop => "Desktop",
+            Platform::Mobile => "Mobile",
+        }
+    }
+}
+
+/// What the host tells the page about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostContext {
+    pub flow: HostFlow,
+    pub edition: Edition,
+    pub platform: Platform,
+    /// Base URL of the authority, e.g. `https://login.microsoftonline.com`.
+    pub authority: String,
+    pub device_name: String,
+    pub os_version: String,
+    /// BCP 47 tag the page should use, when the host decides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Set when the device is already joined: a second join is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined_device_id: Option<String>,
+}
+
+/// Frames the app sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Must be first: proves the page was launched by the host.
+    Hello { protocol: u32, secret: String },
+    /// Start the join with the id_token issued to the join web app.
+    /// `nonce` is the one the page put in the sign-in request; the bridge checks it too.
+    StartJoin { id_token: String, nonce: String },
+}
+
+/// The dsreg phases a join goes through, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinPhase {
+    Discovering,
+    CreatingKeys,
+    BuildingRequest,
+    Registering,
+    InstallingCertificate,
+    SavingJoinInfo,
+}
+
+impl JoinPhase {
+    pub const ALL: [JoinPhase; 6] = [
+        JoinPhase::Discovering,
+        JoinPhase::CreatingKeys,
+        JoinPhase::BuildingRequest,
+        JoinPhase::Registering,
+        JoinPhase::InstallingCertificate,
+        JoinPhase::SavingJoinInfo,
+    ];
+
+    /// Stable machine name (also used by scripts and benchmarks).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JoinPhase::Discovering => "discovering",
+            JoinPhase::CreatingKeys => "creating_keys",
+            JoinPhase::BuildingRequest => "building_request",
+            JoinPhase::Registering => "registering",
+            JoinPhase::InstallingCertificate => "installing_certificate",
+            JoinPhase::SavingJoinInfo => "saving_join_info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseState {
+    Started,
+    Completed,
+}
+
+/// What a finished join produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JoinResult {
+    pub device_id: String,
+    /// SHA-1 thumbprint of the device certificate, upper-case hex.
+    pub thumbprint: String,
+    pub tenant_id: String,
+    pub tenant_display_name: String,
+    pub device_name: String,
+    pub user_upn: String,
+    /// "Microsoft Platform Crypto Provider" for TPM keys, "Microsoft Software Key Storage Provider" otherwise.
+    pub key_provider: String,
+    pub tpm_protected: bool,
+}
+
+/// Error categories, so the page can choose its message without parsing text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BridgeErrorKind {
+    Unauthorized,
+    ProtocolMismatch,
+    InvalidMessage,
+    InvalidToken,
+    AlreadyJoined,
+    Busy,
+    Discovery,
+    KeyCreation,
+    CertificateRequest,
+    Registration,
+    CertificateInstall,
+    Store,
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BridgeError {
+    pub kind: BridgeErrorKind,
+    /// Human-readable reason, safe to show (never contains secrets).
+    pub message: String,
+    /// The phase that failed, if a join was under way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<JoinPhase>,
+}
+
+/// Frames the bridge sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Answer to a valid Hello.
+    Welcome { protocol: u32, host: HostContext },
+    Progress { phase: JoinPhase, state: PhaseState },
+    Joined { result: JoinResult },
+    Failed { error: BridgeError },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_tagged_snake_case_json() {
+        let hello = ClientMessage::Hello { protocol: PROTOCOL_VERSION, secret: "s".into() };
+        assert_eq!(serde_json::to_string(&hello).unwrap(), r#"{"type":"hello","protocol":1,"secret":"s"}"#);
+        let progress = ServerMessage::Progress { phase: JoinPhase::CreatingKeys, state: PhaseState::Started };
+        assert_eq!(
+            serde_json::to_string(&progress).unwrap(),
+            r#"{"type":"progress","phase":"creating_keys","state":"started"}"#
+        );
+        for phase in JoinPhase::ALL {
+            let json = serde_json::to_value(phase).unwrap();
+            assert_eq!(json.as_str().unwrap(), phase.as_str());
+        }
+    }
+
+    #[test]
+    fn cxhflow_names_the_host() {
+        assert_eq!(HostFlow::Settings.cxhflow(), "MOSET");
+        assert_eq!(HostFlow::Oobe.cxhflow(), "FRX");
+    }
+}

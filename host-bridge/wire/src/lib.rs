@@ -1,0 +1,53 @@
+//! Wire types shared by the join app (wasm32), the host bridge and the tenant emulator.
+//!
+//! Everything that crosses a process boundary is defined here exactly once, so that the
+//! three parts cannot drift apart:
+//! - [`bridge`]: the versioned JSON protocol between the app and the host bridge (WebSocket);
+//! - [`oidc`], [`realm`]: the authority's OpenID configuration, tokens, errors and user realm;
+//! - [`discovery`]: the DRS discovery document (MS-DVRD, `enrollmentserver/contract`);
+//! - [`registration`]: the device registration request/response (MS-DVRE);
+//! - [`transport_key`]: the BCRYPT_RSAKEY_BLOB ("RSA1") encoding of the transport key.
+//!
+//! The crate is dependency-light on purpose: it builds for wasm32 and native alike.
+
+pub mod bridge;
+pub mod consts;
+pub mod discovery;
+pub mod oidc;
+pub mod realm;
+pub mod registration;
+pub mod transport_key;
+
+/// Deserialize a value the real clients send either as a JSON bool or as a string
+/// ("true"/"True"/"false"); MS-DVRE clients differ here and a server must take both.
+pub mod lenient_bool {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum BoolOrString {
+        Bool(bool),
+        Str(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        let value: Option<BoolOrString> = Option::deserialize(d)?;
+        Ok(match value {
+            None => None,
+            Some(BoolOrString::Bool(b)) => Some(b),
+            Some(BoolOrString::Str(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" => Some(true),
+                "false" | "0" | "" => Some(false),
+                _ => return Err(serde::de::Error::custom(format!("not a boolean: {s:?}"))),
+            },
+        })
+    }
+
+    /// Windows sends these attributes as strings ("true"), so we do too.
+    pub fn serialize<S: Serializer>(value: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(b) => s.serialize_str(if *b { "true" } else { "false" }),
+            None => s.serialize_none(),
+        }
+    }
+}
