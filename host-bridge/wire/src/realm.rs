@@ -47,5 +47,7 @@ pub struct UserRealm {
     pub auth_url: Option<String>,
     #[serde(rename = "TenantBrandingInfo", default, skip_serializing_if = "Vec::is_empty")]
     pub tenant_branding_info: Vec<TenantBrandingInfo>,
-    pub cloud_instance_name: String,
+    /// Sent by today's service ("microsoftonline.com"); absent in older answers (seed 001).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_instance_name: Option<String>,
 }

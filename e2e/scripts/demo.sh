@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# README command 1: installs what is missing, builds everything, starts the bundled tenant
+# emulator and the host bridge, prints the join URL and, when a display exists, opens it in a
+# Chromium kiosk window. Ctrl-C stops everything. Each run starts from a fresh tenant and device.
+# Options (environment): CXH_FLOW=oobe|settings, CXH_EDITION=professional|enterprise|home, CXH_PORT.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/stack.sh"
+
+bash "$ROOT/e2e/scripts/install.sh"
+step "Building the join web app (trunk build --release)"
+(cd "$ROOT" && trunk build --release)
+step "Building the tenant emulator and the host bridge"
+(cd "$ROOT" && cargo build -p tenant-emulator -p host-bridge)
+
+step "Starting the tenant emulator and the host bridge"
+trap stop_stack EXIT INT TERM
+start_stack "$ROOT/e2e/.state/demo" "${CXH_FLOW:-oobe}" "${CXH_EDITION:-professional}"
+note "authority (emulator): $AUTHORITY"
+note "host bridge:          $WS_URL"
+note "sign in as adele.vance@contoso.com / Correct-Horse-42 (more users in e2e/tenants/contoso.toml)"
+note "after the join:       target/debug/host-bridge status --state-dir $STACK_DIR/bridge"
+printf '\nOpen the join experience at:\n  %s\n\n' "$LAUNCH_URL"
+
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && command -v chromium >/dev/null; then
+  step "Opening a Chromium kiosk window"
+  chromium --kiosk --no-first-run --disable-background-networking --disable-component-update \
+    --disable-sync --user-data-dir="$STACK_DIR/chromium" "$LAUNCH_URL" >/dev/null 2>&1 &
+fi
+note "press Ctrl-C to stop"
+wait "$BRIDGE_PID"

@@ -1,0 +1,129 @@
+/**
+ * Starts a private tenant emulator and host bridge for one test, on free loopback ports, with
+ * their own SQLite database and machine-store directory, and stops them afterwards.
+ * The binaries come from `cargo build` (target/debug); the app from `trunk build` (dist/).
+ */
+import { spawn, execFileSync, ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '../../..');
+const BIN = join(ROOT, 'target', 'debug');
+
+export interface StackOptions {
+  flow?: 'oobe' | 'settings';
+  edition?: 'professional' | 'enterprise' | 'home';
+}
+
+export interface Stack {
+  authority: string;
+  wsUrl: string;
+  secret: string;
+  dir: string;
+  stateDir: string;
+  launchUrl: string;
+  bridgeStatus(): BridgeStatus;
+  bridgeStatusText(): string;
+  device(id: string): Promise<Record<string, unknown> | null>;
+  devices(): Promise<Record<string, unknown>[]>;
+  stop(): Promise<void>;
+}
+
+/** What `host-bridge status --json` prints. */
+export type BridgeStatus = Record<string, unknown>;
+
+async function waitForFile(path: string, what: string, proc: ChildProcess, logPath: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (existsSync(path) && statSync(path).size > 0) return;
+    if (proc.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const log = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
+  throw new Error(`${what} did not become ready (exit ${proc.exitCode}):\n${log}`);
+}
+
+function startProcess(bin: string, args: string[], logPath: string): ChildProcess {
+  const fs = require('node:fs');
+  const out = fs.openSync(logPath, 'w');
+  return spawn(join(BIN, bin), args, { stdio: ['ignore', out, out] });
+}
+
+function stopProcess(proc: ChildProcess): Promise<void> {
+  return new Promise((resolveStop) => {
+    if (proc.exitCode !== null) return resolveStop();
+    proc.once('exit', () => resolveStop());
+    proc.kill('SIGTERM');
+    setTimeout(() => proc.kill('SIGKILL'), 5_000).unref();
+  });
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const dir = mkdtempSync(join(tmpdir(), 'cxh-e2e-'));
+  const stateDir = join(dir, 'bridge');
+  const emulatorReady = join(dir, 'emulator.ready');
+  const emulator = startProcess(
+    'tenant-emulator',
+    [
+      '--tenants', join(ROOT, 'e2e', 'tenants', 'contoso.toml'),
+      '--db', join(dir, 'emulator.sqlite'),
+      '--listen', '127.0.0.1:0',
+      '--app-dir', join(ROOT, 'dist'),
+      '--ready-file', emulatorReady,
+    ],
+    join(dir, 'emulator.log'),
+  );
+  await waitForFile(emulatorReady, 'tenant-emulator', emulator, join(dir, 'emulator.log'));
+  const authority: string = JSON.parse(readFileSync(emulatorReady, 'utf8')).http_url;
+
+  const bridgeReady = join(dir, 'bridge.ready');
+  const bridge = startProcess(
+    'host-bridge',
+    [
+      'serve',
+      '--authority', authority,
+      '--allowed-origin', authority,
+      '--state-dir', stateDir,
+      '--flow', options.flow ?? 'oobe',
+      '--edition', options.edition ?? 'professional',
+      '--device-name', 'DESKTOP-E2E01',
+      '--ready-file', bridgeReady,
+    ],
+    join(dir, 'bridge.log'),
+  );
+  await waitForFile(bridgeReady, 'host-bridge', bridge, join(dir, 'bridge.log'));
+  const ready = JSON.parse(readFileSync(bridgeReady, 'utf8'));
+  const launchUrl =
+    `${authority}/WebApp/CloudDomainJoin/4#bridge=${encodeURIComponent(ready.ws_url)}` +
+    `&secret=${encodeURIComponent(ready.secret)}`;
+
+  const statusArgs = ['status', '--state-dir', stateDir];
+  return {
+    authority,
+    wsUrl: ready.ws_url,
+    secret: ready.secret,
+    dir,
+    stateDir,
+    launchUrl,
+    bridgeStatus: () =>
+      JSON.parse(execFileSync(join(BIN, 'host-bridge'), [...statusArgs, '--json'], { encoding: 'utf8' })),
+    bridgeStatusText: () => execFileSync(join(BIN, 'host-bridge'), statusArgs, { encoding: 'utf8' }),
+    async device(id: string) {
+      const res = await fetch(`${authority}/_emulator/devices/${encodeURIComponent(id)}`);
+      if (res.status === 404) return null;
+      if (!res.ok) throw new Error(`admin API answered ${res.status}`);
+      return res.json();
+    },
+    async devices() {
+      const res = await fetch(`${authority}/_emulator/devices`);
+      if (!res.ok) throw new Error(`admin API answered ${res.status}`);
+      return res.json();
+    },
+    async stop() {
+      await stopProcess(bridge);
+      await stopProcess(emulator);
+      if (!process.env.CXH_KEEP_STATE) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
