@@ -1,1 +1,166 @@
-fn main() {}
+//! `tenant-emulator`: serve the emulated Entra authority and DRS for one tenant file.
+//!
+//! Binds first (port 0 picks a free port), then prints one `tenant-emulator listening on …`
+//! line and writes the ready file, so launchers learn the URLs without racing the bind.
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tenant_emulator::config::Config;
+use tenant_emulator::tenant_file::TenantFile;
+use tenant_emulator::{ca, AppState};
+
+#[derive(Parser, Debug)]
+#[command(
+    about = "Protocol-faithful stand-in for the Entra authority and Device Registration Service"
+)]
+struct Args {
+    /// Tenant file (TOML) seeded into the database at start.
+    #[arg(long)]
+    tenants: PathBuf,
+    /// SQLite database (created if missing).
+    #[arg(long)]
+    db: PathBuf,
+    /// HTTP listen address; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Base URL written into documents and tokens; defaults to the HTTP URL.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Directory of the built join web app, served at /WebApp/CloudDomainJoin/4.
+    #[arg(long)]
+    app_dir: Option<PathBuf>,
+    /// HTTPS listen address (needs --tls-dir).
+    #[arg(long, requires = "tls_dir")]
+    tls_listen: Option<SocketAddr>,
+    /// Where the emulator writes emulator-ca.pem for clients to trust.
+    #[arg(long)]
+    tls_dir: Option<PathBuf>,
+    /// JSON file written once listening: {"http_url", "https_url", "ca_file"}.
+    #[arg(long)]
+    ready_file: Option<PathBuf>,
+}
+
+#[derive(serde::Serialize)]
+struct ReadyFile {
+    http_url: String,
+    https_url: Option<String>,
+    ca_file: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let tenants = TenantFile::load(&args.tenants)?;
+
+    let http = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let http_url = format!("http://{}", http.local_addr()?);
+    let tls = match args.tls_listen {
+        Some(addr) => {
+            Some(std::net::TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?)
+        }
+        None => None,
+    };
+    let https_url = match &tls {
+        Some(listener) => Some(format!("https://{}", listener.local_addr()?)),
+        None => None,
+    };
+
+    let public_url = args.public_url.clone().unwrap_or_else(|| http_url.clone());
+    let config = Config::new(&public_url)
+        .with_extra_clients(&tenants.clients)
+        .with_app_dir(args.app_dir.clone());
+    let state = AppState::open(&args.db, &tenants, config)?;
+    let router = tenant_emulator::app(state.clone());
+
+    let mut ca_file = None;
+    let mut tls_server = None;
+    if let Some(listener) = tls {
+        let Some(dir) = args.tls_dir.as_deref() else {
+            bail!("--tls-listen needs --tls-dir");
+        };
+        let (config, pem_path) = tls_config(&state, dir)?;
+        ca_file = Some(pem_path.display().to_string());
+        listener.set_nonblocking(true)?;
+        let server = axum_server::from_tcp_rustls(
+            listener,
+            axum_server::tls_rustls::RustlsConfig::from_config(config),
+        );
+        tls_server = Some(server.serve(router.clone().into_make_service()));
+    }
+
+    println!("tenant-emulator listening on {http_url}");
+    if let Some(url) = &https_url {
+        println!("tenant-emulator listening on {url}");
+    }
+    if let Some(path) = &args.ready_file {
+        write_ready_file(
+            path,
+            &ReadyFile {
+                http_url,
+                https_url,
+                ca_file,
+            },
+        )?;
+    }
+
+    let http_server = axum::serve(http, router).into_future();
+    match tls_server {
+        Some(tls_server) => {
+            tokio::select! {
+                r = http_server => r?,
+                r = tls_server => r?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        None => {
+            tokio::select! {
+                r = http_server => r?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// rustls (ring provider) with a fresh server certificate from the emulator's stable TLS CA,
+/// whose PEM is written to `<dir>/emulator-ca.pem`.
+fn tls_config(state: &AppState, dir: &Path) -> Result<(Arc<rustls::ServerConfig>, PathBuf)> {
+    let authority = ca::tls_ca(&state.db())?;
+    let (server_cert, server_key) = ca::tls_server_certificate(&authority)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let pem_path = dir.join("emulator-ca.pem");
+    std::fs::write(&pem_path, ca::certificate_pem(&authority.cert)?)
+        .with_context(|| format!("writing {}", pem_path.display()))?;
+    let der = |c: &x509_cert::Certificate| -> Result<rustls::pki_types::CertificateDer<'static>> {
+        Ok(der::Encode::to_der(c)?.into())
+    };
+    let chain = vec![der(&server_cert)?, der(&authority.cert)?];
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    Ok((Arc::new(config), pem_path))
+}
+
+/// Write atomically, so a launcher polling for the file never reads half of it.
+fn write_ready_file(path: &Path, ready: &ReadyFile) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(ready)?)?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! Runtime configuration of the emulator: where it is reachable and which apps it knows.
+
+use crate::tenant_file::ClientSpec;
+use std::path::PathBuf;
+
+/// What the routes need to know about the deployment (not the directory data: that is in SQLite).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Base of every URL the emulator writes into documents, without a trailing slash.
+    pub public_url: String,
+    /// The trunk-built join web app, served at `/WebApp/CloudDomainJoin/4` when set.
+    pub app_dir: Option<PathBuf>,
+    /// Applications accepted at `authorize` and `token`.
+    pub clients: Vec<ClientSpec>,
+}
+
+impl Config {
+    /// A configuration with the default applications (DRS and MDM) and no web app.
+    pub fn new(public_url: &str) -> Self {
+        Config {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            app_dir: None,
+            clients: default_clients(),
+        }
+    }
+
+    /// Add the tenant file's extra applications to the defaults.
+    pub fn with_extra_clients(mut self, extra: &[ClientSpec]) -> Self {
+        self.clients.extend(extra.iter().cloned());
+        self
+    }
+
+    pub fn with_app_dir(mut self, app_dir: Option<PathBuf>) -> Self {
+        self.app_dir = app_dir;
+        self
+    }
+
+    /// Host (and port) of the public URL: DRS also accepts `urn:ms-drs:<host>` as audience.
+    pub fn public_host(&self) -> String {
+        url::Url::parse(&self.public_url)
+            .ok()
+            .and_then(|u| {
+                u.host_str().map(|h| match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_string(),
+                })
+            })
+            .unwrap_or_default()
+    }
+
+    /// The join web app URL on this authority: also the DRS client's redirect URI.
+    pub fn join_web_app_url(&self) -> String {
+        format!("{}{}", self.public_url, cxh_wire::consts::JOIN_WEB_APP_PATH)
+    }
+
+    pub fn client(&self, client_id: &str) -> Option<&ClientSpec> {
+        self.clients
+            .iter()
+            .find(|c| c.id.eq_ignore_ascii_case(client_id))
+    }
+}
+
+fn default_clients() -> Vec<ClientSpec> {
+    [
+        cxh_wire::consts::DRS_CLIENT_ID,
+        cxh_wire::consts::MDM_CLIENT_ID,
+    ]
+    .iter()
+    .map(|id| ClientSpec {
+        id: id.to_string(),
+        redirect_uris: Vec::new(),
+    })
+    .collect()
+}

@@ -1,0 +1,642 @@
+//! SQLite state of the emulator: schema, seeding from the tenant file, and every query.
+//!
+//! One connection behind a mutex is plenty for an emulator; every function here takes the
+//! connection so that the routes decide how long they hold it (never across an `.await`).
+
+use crate::error::InternalError;
+use crate::tenant_file::{TenantFile, TenantSpec, UserSpec};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS tenants (
+    id TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    initial_domain TEXT NOT NULL,
+    device_quota INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS domains (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    is_initial INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+    object_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    upn TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    given_name TEXT,
+    family_name TEXT,
+    onprem_sid TEXT
+);
+CREATE TABLE IF NOT EXISTS signing_keys (
+    kid TEXT PRIMARY KEY,
+    private_pkcs1_der BLOB NOT NULL,
+    cert_der BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS certificate_authorities (
+    name TEXT PRIMARY KEY,
+    private_pkcs1_der BLOB NOT NULL,
+    cert_der BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS login_contexts (
+    id TEXT PRIMARY KEY,
+    request_json TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    failures INTEGER NOT NULL DEFAULT 0,
+    consumed INTEGER NOT NULL DEFAULT 0,
+    cxhflow TEXT,
+    cxhver TEXT,
+    cxhplatform TEXT
+);
+CREATE TABLE IF NOT EXISTS auth_codes (
+    code TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    user_object_id TEXT NOT NULL,
+    nonce TEXT,
+    resource TEXT,
+    expires_at INTEGER NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token TEXT PRIMARY KEY,
+    user_object_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    user_object_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS devices (
+    device_id TEXT PRIMARY KEY,
+    object_id TEXT NOT NULL UNIQUE,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    owner_object_id TEXT NOT NULL,
+    owner_upn TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    os_type TEXT NOT NULL,
+    os_version TEXT NOT NULL,
+    trust_type TEXT NOT NULL,
+    join_type INTEGER NOT NULL,
+    alternative_security_id TEXT NOT NULL,
+    thumbprint TEXT NOT NULL,
+    transport_key TEXT NOT NULL,
+    cert_der BLOB NOT NULL,
+    enabled INTEGER NOT NULL,
+    attested INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+"#;
+
+pub struct Tenant {
+    pub id: String,
+    pub display_name: String,
+    pub initial_domain: String,
+    pub device_quota: u32,
+}
+
+pub struct User {
+    pub object_id: String,
+    pub tenant_id: String,
+    pub upn: String,
+    pub password_hash: String,
+    pub display_name: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub onprem_sid: Option<String>,
+}
+
+/// A pending authorize request, waiting for the user's credentials.
+pub struct LoginContext {
+    pub id: String,
+    pub request_json: String,
+    pub expires_at: i64,
+    pub failures: u32,
+    pub consumed: bool,
+}
+
+/// A stored, not yet redeemed authorization code.
+pub struct AuthCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_object_id: String,
+    pub nonce: Option<String>,
+    pub resource: Option<String>,
+    pub expires_at: i64,
+    pub used: bool,
+}
+
+/// A device object as DRS keeps it.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub device_id: String,
+    pub object_id: String,
+    pub tenant_id: String,
+    pub owner_object_id: String,
+    pub owner_upn: String,
+    pub display_name: String,
+    pub os_type: String,
+    pub os_version: String,
+    pub trust_type: String,
+    pub join_type: u32,
+    pub alternative_security_id: String,
+    pub thumbprint: String,
+    pub transport_key: String,
+    pub cert_der: Vec<u8>,
+    pub enabled: bool,
+    pub attested: bool,
+    pub created_at: String,
+}
+
+/// A stored RSA key with its certificate (token signing key or a CA).
+pub struct StoredKey {
+    pub name: String,
+    pub private_pkcs1_der: Vec<u8>,
+    pub cert_der: Vec<u8>,
+}
+
+/// Open (or create) the database and make sure the schema exists.
+pub fn open(path: &Path) -> Result<Connection, InternalError> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;")?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+/// Upsert every tenant, domain and user of the tenant file.
+pub fn seed(conn: &mut Connection, file: &TenantFile) -> Result<(), InternalError> {
+    let tx = conn.transaction()?;
+    for tenant in &file.tenants {
+        upsert_tenant(&tx, tenant)?;
+        for user in &tenant.users {
+            upsert_user(&tx, &tenant.id, user)?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn upsert_tenant(conn: &Connection, tenant: &TenantSpec) -> Result<(), InternalError> {
+    conn.execute(
+        "INSERT INTO tenants (id, display_name, initial_domain, device_quota) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(id) DO UPDATE SET display_name = ?2, initial_domain = ?3, device_quota = ?4",
+        params![tenant.id, tenant.display_name, tenant.initial_domain, tenant.device_quota()],
+    )?;
+    conn.execute(
+        "DELETE FROM domains WHERE tenant_id = ?1",
+        params![tenant.id],
+    )?;
+    let initial = std::iter::once((&tenant.initial_domain, true));
+    let verified = tenant.verified_domains.iter().map(|d| (d, false));
+    for (name, is_initial) in initial.chain(verified) {
+        conn.execute(
+            "INSERT INTO domains (name, tenant_id, is_initial) VALUES (?1, ?2, ?3)
+             ON CONFLICT(name) DO UPDATE SET tenant_id = ?2, is_initial = ?3",
+            params![name, tenant.id, is_initial],
+        )?;
+    }
+    Ok(())
+}
+
+fn upsert_user(conn: &Connection, tenant_id: &str, user: &UserSpec) -> Result<(), InternalError> {
+    // Re-hash only when the password changed, so restarts keep the stored hash (and are fast).
+    let existing: Option<String> = conn
+        .query_row(
+            "SELECT password_hash FROM users WHERE object_id = ?1",
+            params![user.object_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let password_hash = match existing {
+        Some(hash) if verify_password(&hash, &user.password) => hash,
+        _ => hash_password(&user.password)?,
+    };
+    conn.execute(
+        "INSERT INTO users (object_id, tenant_id, upn, password_hash, display_name, given_name, family_name, onprem_sid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(object_id) DO UPDATE SET tenant_id = ?2, upn = ?3, password_hash = ?4,
+             display_name = ?5, given_name = ?6, family_name = ?7, onprem_sid = ?8",
+        params![
+            user.object_id,
+            tenant_id,
+            user.upn,
+            password_hash,
+            user.display_name,
+            user.given_name,
+            user.family_name,
+            user.onprem_sid
+        ],
+    )?;
+    Ok(())
+}
+
+/// Argon2id hash in PHC string format.
+pub fn hash_password(password: &str) -> Result<String, InternalError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| InternalError::Crypto(format!("argon2: {e}")))
+}
+
+/// Whether `password` matches a stored PHC hash; a malformed hash never matches.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn tenant_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
+    Ok(Tenant {
+        id: row.get(0)?,
+        display_name: row.get(1)?,
+        initial_domain: row.get(2)?,
+        device_quota: row.get(3)?,
+    })
+}
+
+pub fn tenant_by_id(conn: &Connection, id: &str) -> Result<Option<Tenant>, InternalError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, display_name, initial_domain, device_quota FROM tenants WHERE id = ?1 COLLATE NOCASE",
+            params![id],
+            tenant_from_row,
+        )
+        .optional()?)
+}
+
+/// The tenant that owns a verified or initial domain.
+pub fn tenant_by_domain(conn: &Connection, domain: &str) -> Result<Option<Tenant>, InternalError> {
+    Ok(conn
+        .query_row(
+            "SELECT t.id, t.display_name, t.initial_domain, t.device_quota
+             FROM tenants t JOIN domains d ON d.tenant_id = t.id WHERE d.name = ?1",
+            params![domain],
+            tenant_from_row,
+        )
+        .optional()?)
+}
+
+/// Resolve the `{tenant}` path segment: a tenant id or one of its domains.
+pub fn tenant_by_id_or_domain(
+    conn: &Connection,
+    key: &str,
+) -> Result<Option<Tenant>, InternalError> {
+    match tenant_by_id(conn, key)? {
+        Some(t) => Ok(Some(t)),
+        None => tenant_by_domain(conn, key),
+    }
+}
+
+fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        object_id: row.get(0)?,
+        tenant_id: row.get(1)?,
+        upn: row.get(2)?,
+        password_hash: row.get(3)?,
+        display_name: row.get(4)?,
+        given_name: row.get(5)?,
+        family_name: row.get(6)?,
+        onprem_sid: row.get(7)?,
+    })
+}
+
+const USER_COLUMNS: &str =
+    "object_id, tenant_id, upn, password_hash, display_name, given_name, family_name, onprem_sid";
+
+pub fn user_by_upn(conn: &Connection, upn: &str) -> Result<Option<User>, InternalError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE upn = ?1");
+    Ok(conn
+        .query_row(&sql, params![upn], user_from_row)
+        .optional()?)
+}
+
+pub fn user_by_object_id(
+    conn: &Connection,
+    object_id: &str,
+) -> Result<Option<User>, InternalError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE object_id = ?1 COLLATE NOCASE");
+    Ok(conn
+        .query_row(&sql, params![object_id], user_from_row)
+        .optional()?)
+}
+
+/// The newest token signing key, if one was created.
+pub fn signing_key(conn: &Connection) -> Result<Option<StoredKey>, InternalError> {
+    Ok(conn
+        .query_row(
+            "SELECT kid, private_pkcs1_der, cert_der FROM signing_keys ORDER BY created_at DESC LIMIT 1",
+            [],
+            stored_key_from_row,
+        )
+        .optional()?)
+}
+
+pub fn insert_signing_key(
+    conn: &Connection,
+    key: &StoredKey,
+    now: i64,
+) -> Result<(), InternalError> {
+    conn.execute(
+        "INSERT INTO signing_keys (kid, private_pkcs1_der, cert_der, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![key.name, key.private_pkcs1_der, key.cert_der, now],
+    )?;
+    Ok(())
+}
+
+fn stored_key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredKey> {
+    Ok(StoredKey {
+        name: row.get(0)?,
+        private_pkcs1_der: row.get(1)?,
+        cert_der: row.get(2)?,
+    })
+}
+
+/// A certificate authority by name (`tenant:<id>` or `tls`).
+pub fn certificate_authority(
+    conn: &Connection,
+    name: &str,
+) -> Result<Option<StoredKey>, InternalError> {
+    Ok(conn
+        .query_row(
+            "SELECT name, private_pkcs1_der, cert_der FROM certificate_authorities WHERE name = ?1",
+            params![name],
+            stored_key_from_row,
+        )
+        .optional()?)
+}
+
+/// Store a CA unless one with that name already exists; returns the stored one.
+pub fn insert_certificate_authority(
+    conn: &Connection,
+    key: &StoredKey,
+) -> Result<StoredKey, InternalError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO certificate_authorities (name, private_pkcs1_der, cert_der) VALUES (?1, ?2, ?3)",
+        params![key.name, key.private_pkcs1_der, key.cert_der],
+    )?;
+    certificate_authority(conn, &key.name)?
+        .ok_or_else(|| InternalError::Encoding("CA vanished after insert".into()))
+}
+
+pub fn insert_login_context(
+    conn: &Connection,
+    id: &str,
+    request_json: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), InternalError> {
+    conn.execute(
+        "INSERT INTO login_contexts (id, request_json, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id, request_json, now, expires_at],
+    )?;
+    Ok(())
+}
+
+pub fn login_context(conn: &Connection, id: &str) -> Result<Option<LoginContext>, InternalError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, request_json, expires_at, failures, consumed FROM login_contexts WHERE id = ?1",
+            params![id],
+            |row| {
+                Ok(LoginContext {
+                    id: row.get(0)?,
+                    request_json: row.get(1)?,
+                    expires_at: row.get(2)?,
+                    failures: row.get(3)?,
+                    consumed: row.get(4)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Remember which CXH flow and platform posted the credentials (seed 001 `cxhflow`…).
+pub fn record_cxh_params(
+    conn: &Connection,
+    id: &str,
+    flow: Option<&str>,
+    version: Option<&str>,
+    platform: Option<&str>,
+) -> Result<(), InternalError> {
+    conn.execute(
+        "UPDATE login_contexts SET cxhflow = ?2, cxhver = ?3, cxhplatform = ?4 WHERE id = ?1",
+        params![id, flow, version, platform],
+    )?;
+    Ok(())
+}
+
+/// Count one failed attempt; returns the new failure count.
+pub fn record_login_failure(conn: &Connection, id: &str) -> Result<u32, InternalError> {
+    conn.execute(
+        "UPDATE login_contexts SET failures = failures + 1 WHERE id = ?1",
+        params![id],
+    )?;
+    Ok(conn.query_row(
+        "SELECT failures FROM login_contexts WHERE id = ?1",
+        params![id],
+        |row| row.get(0),
+    )?)
+}
+
+/// Mark the context used; false when another request consumed it first.
+pub fn consume_login_context(conn: &Connection, id: &str) -> Result<bool, InternalError> {
+    let changed = conn.execute(
+        "UPDATE login_contexts SET consumed = 1 WHERE id = ?1 AND consumed = 0",
+        params![id],
+    )?;
+    Ok(changed == 1)
+}
+
+pub fn insert_auth_code(
+    conn: &Connection,
+    code: &str,
+    data: &AuthCode,
+) -> Result<(), InternalError> {
+    conn.execute(
+        "INSERT INTO auth_codes (code, client_id, redirect_uri, user_object_id, nonce, resource, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            code,
+            data.client_id,
+            data.redirect_uri,
+            data.user_object_id,
+            data.nonce,
+            data.resource,
+            data.expires_at
+        ],
+    )?;
+    Ok(())
+}
+
+/// Fetch a code and mark it used in one step (codes are single use).
+pub fn take_auth_code(conn: &Connection, code: &str) -> Result<Option<AuthCode>, InternalError> {
+    let found = conn
+        .query_row(
+            "SELECT client_id, redirect_uri, user_object_id, nonce, resource, expires_at, used
+             FROM auth_codes WHERE code = ?1",
+            params![code],
+            |row| {
+                Ok(AuthCode {
+                    client_id: row.get(0)?,
+                    redirect_uri: row.get(1)?,
+                    user_object_id: row.get(2)?,
+                    nonce: row.get(3)?,
+                    resource: row.get(4)?,
+                    expires_at: row.get(5)?,
+                    used: row.get(6)?,
+                })
+            },
+        )
+        .optional()?;
+    conn.execute(
+        "UPDATE auth_codes SET used = 1 WHERE code = ?1",
+        params![code],
+    )?;
+    Ok(found)
+}
+
+pub fn insert_refresh_token(
+    conn: &Connection,
+    token: &str,
+    user_object_id: &str,
+    client_id: &str,
+    resource: &str,
+    now: i64,
+) -> Result<(), InternalError> {
+    conn.execute(
+        "INSERT INTO refresh_tokens (token, user_object_id, client_id, resource, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![token, user_object_id, client_id, resource, now],
+    )?;
+    Ok(())
+}
+
+pub fn insert_session(
+    conn: &Connection,
+    id: &str,
+    user_object_id: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), InternalError> {
+    conn.execute(
+        "INSERT INTO sessions (id, user_object_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id, user_object_id, now, expires_at],
+    )?;
+    Ok(())
+}
+
+pub fn count_devices_of_owner(
+    conn: &Connection,
+    owner_object_id: &str,
+) -> Result<u32, InternalError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM devices WHERE owner_object_id = ?1",
+        params![owner_object_id],
+        |row| row.get(0),
+    )?)
+}
+
+/// Write a device object; the quota is checked inside the same transaction so that two
+/// concurrent registrations cannot both take the last slot.
+pub fn insert_device_within_quota(
+    conn: &mut Connection,
+    device: &Device,
+    quota: u32,
+) -> Result<bool, InternalError> {
+    let tx = conn.transaction()?;
+    if count_devices_of_owner(&tx, &device.owner_object_id)? >= quota {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO devices (device_id, object_id, tenant_id, owner_object_id, owner_upn, display_name,
+             os_type, os_version, trust_type, join_type, alternative_security_id, thumbprint,
+             transport_key, cert_der, enabled, attested, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        params![
+            device.device_id,
+            device.object_id,
+            device.tenant_id,
+            device.owner_object_id,
+            device.owner_upn,
+            device.display_name,
+            device.os_type,
+            device.os_version,
+            device.trust_type,
+            device.join_type,
+            device.alternative_security_id,
+            device.thumbprint,
+            device.transport_key,
+            device.cert_der,
+            device.enabled,
+            device.attested,
+            device.created_at
+        ],
+    )?;
+    tx.commit()?;
+    Ok(true)
+}
+
+const DEVICE_COLUMNS: &str =
+    "device_id, object_id, tenant_id, owner_object_id, owner_upn, display_name,
+    os_type, os_version, trust_type, join_type, alternative_security_id, thumbprint, transport_key,
+    cert_der, enabled, attested, created_at";
+
+fn device_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+    Ok(Device {
+        device_id: row.get(0)?,
+        object_id: row.get(1)?,
+        tenant_id: row.get(2)?,
+        owner_object_id: row.get(3)?,
+        owner_upn: row.get(4)?,
+        display_name: row.get(5)?,
+        os_type: row.get(6)?,
+        os_version: row.get(7)?,
+        trust_type: row.get(8)?,
+        join_type: row.get(9)?,
+        alternative_security_id: row.get(10)?,
+        thumbprint: row.get(11)?,
+        transport_key: row.get(12)?,
+        cert_der: row.get(13)?,
+        enabled: row.get(14)?,
+        attested: row.get(15)?,
+        created_at: row.get(16)?,
+    })
+}
+
+pub fn device(conn: &Connection, device_id: &str) -> Result<Option<Device>, InternalError> {
+    let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE device_id = ?1 COLLATE NOCASE");
+    Ok(conn
+        .query_row(&sql, params![device_id], device_from_row)
+        .optional()?)
+}
+
+pub fn devices(conn: &Connection) -> Result<Vec<Device>, InternalError> {
+    let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY created_at, device_id");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], device_from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+pub fn delete_device(conn: &Connection, device_id: &str) -> Result<bool, InternalError> {
+    let changed = conn.execute(
+        "DELETE FROM devices WHERE device_id = ?1 COLLATE NOCASE",
+        params![device_id],
+    )?;
+    Ok(changed == 1)
+}

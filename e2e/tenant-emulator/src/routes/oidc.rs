@@ -1,0 +1,663 @@
+//! The authority (login.microsoftonline.com analogue): OpenID configuration, JWKS,
+//! `authorize`, the CXH credential post `login`, and the token endpoint.
+//!
+//! Sign-in follows Windows: the join web app is the authority's sign-in UI. `authorize`
+//! records a login context and sends the browser to the join web app with `?sCtx=`; the app
+//! posts the credentials to `/common/login`, which answers with a redirect carrying the
+//! id_token in the fragment (or an error and the same `sCtx` to try again).
+
+use crate::db::{self, AuthCode, Tenant, User};
+use crate::error::{html_escape, AuthorityError, InternalError};
+use crate::tokens::{self, TokenSubject};
+use crate::AppState;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use cxh_wire::consts::JOIN_WEB_APP_PATH;
+use cxh_wire::oidc::{
+    AuthorizeRequest, CxhLoginQuery, LoginForm, OpenIdConfiguration, TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// A login context lives 15 minutes, an authorization code 10, a session 24 hours.
+const LOGIN_CONTEXT_SECS: i64 = 15 * 60;
+const AUTH_CODE_SECS: i64 = 10 * 60;
+const SESSION_SECS: i64 = 24 * 3600;
+/// After this many wrong passwords the login context is dead (the user must start over).
+const MAX_LOGIN_FAILURES: u32 = 10;
+/// The session cookie later silent (SSO) requests rely on.
+pub const SESSION_COOKIE: &str = "ESTSAUTH";
+/// Resource of a v1 token request that names none (Azure AD Graph, as ESTS defaults).
+const DEFAULT_RESOURCE: &str = "00000002-0000-0000-c000-000000000000";
+/// The out-of-band redirect URI native clients may use.
+const OOB_REDIRECT_URI: &str = "urn:ietf:wg:oauth:2.0:oob";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route("/{tenant}/discovery/keys", get(jwks))
+        .route("/{tenant}/oauth2/authorize", get(authorize))
+        .route("/common/login", post(login))
+        .route("/{tenant}/oauth2/token", post(token))
+}
+
+/// The `{tenant}` path segment: `common` (any tenant) or one resolved tenant.
+enum TenantScope {
+    Common,
+    Tenant(Tenant),
+}
+
+impl TenantScope {
+    fn resolve(state: &AppState, segment: &str) -> Result<Self, AuthorityError> {
+        if segment.eq_ignore_ascii_case("common") || segment.eq_ignore_ascii_case("organizations") {
+            return Ok(TenantScope::Common);
+        }
+        db::tenant_by_id_or_domain(&state.db(), segment)?
+            .map(TenantScope::Tenant)
+            .ok_or_else(|| AuthorityError::TenantNotFound(segment.to_string()))
+    }
+
+    fn tenant_id(&self) -> Option<&str> {
+        match self {
+            TenantScope::Common => None,
+            TenantScope::Tenant(t) => Some(&t.id),
+        }
+    }
+
+    /// Whether a user may sign in through this scope.
+    fn admits(&self, user: &User) -> bool {
+        self.tenant_id()
+            .is_none_or(|id| id.eq_ignore_ascii_case(&user.tenant_id))
+    }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// `GET /{tenant}/.well-known/openid-configuration` (seed 001's document).
+async fn openid_configuration(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+) -> Result<Json<OpenIdConfiguration>, AuthorityError> {
+    let scope = TenantScope::resolve(&state, &segment)?;
+    let issuer = match &scope {
+        TenantScope::Common => cxh_wire::consts::ISSUER_TEMPLATE.to_string(),
+        TenantScope::Tenant(t) => cxh_wire::consts::issuer_for(&t.id),
+    };
+    let path = match &scope {
+        TenantScope::Common => "common".to_string(),
+        TenantScope::Tenant(t) => t.id.clone(),
+    };
+    let base = format!("{}/{path}", state.config().public_url);
+    Ok(Json(OpenIdConfiguration {
+        authorization_endpoint: format!("{base}/oauth2/authorize"),
+        token_endpoint: format!("{base}/oauth2/token"),
+        token_endpoint_auth_methods_supported: strings(&["client_secret_post", "private_key_jwt"]),
+        jwks_uri: format!("{}/common/discovery/keys", state.config().public_url),
+        response_modes_supported: strings(&["query", "fragment", "form_post"]),
+        subject_types_supported: strings(&["pairwise"]),
+        id_token_signing_alg_values_supported: strings(&["RS256"]),
+        http_logout_supported: true,
+        response_types_supported: strings(&[
+            "code",
+            "id_token",
+            "code id_token",
+            "token id_token",
+            "token",
+        ]),
+        scopes_supported: strings(&["openid"]),
+        issuer,
+        claims_supported: strings(&[
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "acr",
+            "amr",
+            "nonce",
+            "email",
+            "given_name",
+            "family_name",
+            "nickname",
+        ]),
+        microsoft_multi_refresh_token: true,
+        check_session_iframe: format!("{base}/oauth2/checksession"),
+        end_session_endpoint: format!("{base}/oauth2/logout"),
+        userinfo_endpoint: format!("{base}/openid/userinfo"),
+    }))
+}
+
+/// `GET /{tenant}/discovery/keys`: one key for all tenants, like the real service.
+async fn jwks(State(state): State<AppState>) -> Json<cxh_wire::oidc::Jwks> {
+    Json(state.keys().jwks())
+}
+
+/// What a login context stores: the request and the tenant scope it was made in.
+#[derive(Serialize, Deserialize)]
+struct StoredAuthorize {
+    tenant: Option<String>,
+    request: AuthorizeRequest,
+}
+
+/// Whether `redirect_uri` is registered for the client: the join web app on this authority or
+/// on any loopback origin, the out-of-band URI, or an extra URI from the tenant file.
+fn redirect_allowed(state: &AppState, client_id: &str, redirect_uri: &str) -> bool {
+    let config = state.config();
+    if redirect_uri == OOB_REDIRECT_URI || redirect_uri == config.join_web_app_url() {
+        return true;
+    }
+    if config
+        .client(client_id)
+        .is_some_and(|c| c.redirect_uris.iter().any(|u| u == redirect_uri))
+    {
+        return true;
+    }
+    is_loopback_join_web_app(redirect_uri)
+}
+
+fn is_loopback_join_web_app(redirect_uri: &str) -> bool {
+    let Ok(url) = url::Url::parse(redirect_uri) else {
+        return false;
+    };
+    let loopback = matches!(
+        url.host_str(),
+        Some("127.0.0.1") | Some("localhost") | Some("[::1]")
+    );
+    matches!(url.scheme(), "http" | "https")
+        && loopback
+        && url.path() == JOIN_WEB_APP_PATH
+        && url.query().is_none()
+        && url.fragment().is_none()
+}
+
+fn is_join_web_app(redirect_uri: &str) -> bool {
+    url::Url::parse(redirect_uri).is_ok_and(|u| u.path().ends_with(JOIN_WEB_APP_PATH))
+}
+
+/// Check an authorize request; errors here are shown as a page, never redirected.
+fn validate_authorize(state: &AppState, request: &AuthorizeRequest) -> Result<(), AuthorityError> {
+    if state.config().client(&request.client_id).is_none() {
+        return Err(AuthorityError::UnknownClient(request.client_id.clone()));
+    }
+    if !redirect_allowed(state, &request.client_id, &request.redirect_uri) {
+        return Err(AuthorityError::RedirectMismatch(
+            request.redirect_uri.clone(),
+        ));
+    }
+    match request.response_type.as_str() {
+        "id_token" if request.nonce.as_deref().unwrap_or("").is_empty() => {
+            Err(AuthorityError::InvalidRequest(
+                "the request must contain a 'nonce' for response_type=id_token".into(),
+            ))
+        }
+        "id_token" | "code" => Ok(()),
+        other => Err(AuthorityError::UnsupportedResponseType(other.to_string())),
+    }
+}
+
+fn random_token(bytes: usize) -> String {
+    let data: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    URL_SAFE_NO_PAD.encode(data)
+}
+
+/// `GET /{tenant}/oauth2/authorize`.
+async fn authorize(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+    query: Result<Query<AuthorizeRequest>, QueryRejection>,
+) -> Response {
+    match start_login(&state, &segment, query) {
+        Ok(response) => response,
+        Err(error) => error.into_html(),
+    }
+}
+
+fn start_login(
+    state: &AppState,
+    segment: &str,
+    query: Result<Query<AuthorizeRequest>, QueryRejection>,
+) -> Result<Response, AuthorityError> {
+    let Query(request) = query.map_err(|e| AuthorityError::InvalidRequest(e.body_text()))?;
+    let scope = TenantScope::resolve(state, segment)?;
+    validate_authorize(state, &request)?;
+    let ctx = random_token(32);
+    let stored = StoredAuthorize {
+        tenant: scope.tenant_id().map(str::to_string),
+        request,
+    };
+    let json =
+        serde_json::to_string(&stored).map_err(|e| InternalError::Encoding(e.to_string()))?;
+    let now = tokens::now();
+    db::insert_login_context(&state.db(), &ctx, &json, now, now + LOGIN_CONTEXT_SECS)?;
+    tracing::info!(client_id = %stored.request.client_id, "authorize: login context created");
+    if is_join_web_app(&stored.request.redirect_uri) {
+        let mut target = vec![("sCtx", ctx.as_str())];
+        if let Some(hint) = stored.request.login_hint.as_deref() {
+            target.push(("login_hint", hint));
+        }
+        return Ok(redirect_with_query(&stored.request.redirect_uri, &target));
+    }
+    Ok(sign_in_page(
+        &ctx,
+        stored.request.login_hint.as_deref(),
+        None,
+    ))
+}
+
+/// The server-rendered sign-in form for clients that are not the join web app.
+fn sign_in_page(ctx: &str, login_hint: Option<&str>, error: Option<&str>) -> Response {
+    let error_html = error
+        .map(|e| format!("<p id=\"error\" role=\"alert\">{}</p>", html_escape(e)))
+        .unwrap_or_default();
+    let page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Sign in to your account</title></head>\
+         <body><h1>Sign in</h1>{error_html}\
+         <form method=\"post\" action=\"/common/login?cxhver=1.0\">\
+         <input type=\"hidden\" name=\"ctx\" value=\"{ctx}\">\
+         <label>Email <input type=\"email\" name=\"login\" value=\"{login}\" autocomplete=\"username\"></label>\
+         <label>Password <input type=\"password\" name=\"passwd\" autocomplete=\"current-password\"></label>\
+         <button type=\"submit\">Sign in</button></form></body></html>",
+        ctx = html_escape(ctx),
+        login = html_escape(login_hint.unwrap_or("")),
+    );
+    Html(page).into_response()
+}
+
+/// Append query parameters to a URL (keeping any it has) and answer 302.
+fn redirect_with_query(base: &str, params: &[(&str, &str)]) -> Response {
+    let target = match url::Url::parse(base) {
+        Ok(mut url) => {
+            url.query_pairs_mut().extend_pairs(params);
+            url.to_string()
+        }
+        Err(_) => base.to_string(),
+    };
+    found(&target)
+}
+
+/// Put form-encoded parameters into the fragment (the id_token response mode).
+fn redirect_with_fragment(base: &str, params: &[(&str, &str)]) -> Response {
+    let fragment = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    found(&format!("{base}#{fragment}"))
+}
+
+/// A plain 302 (axum's `Redirect::to` is 303, ESTS answers 302).
+fn found(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => (StatusCode::FOUND, [(header::LOCATION, value)]).into_response(),
+        Err(_) => Redirect::to("/").into_response(),
+    }
+}
+
+/// Why a credential check failed; both keep the context usable.
+enum CredentialFailure {
+    UnknownUser,
+    WrongPassword,
+}
+
+/// `POST /common/login?cxhflow=…&cxhver=…&cxhplatform=…`.
+async fn login(
+    State(state): State<AppState>,
+    Query(cxh): Query<CxhLoginQuery>,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let result = match form {
+        Ok(Form(form)) => complete_login(&state, &cxh, &form),
+        Err(e) => Err(AuthorityError::InvalidRequest(e.body_text())),
+    };
+    result.unwrap_or_else(AuthorityError::into_html)
+}
+
+fn complete_login(
+    state: &AppState,
+    cxh: &CxhLoginQuery,
+    form: &LoginForm,
+) -> Result<Response, AuthorityError> {
+    let stored = live_login_context(state, &form.ctx)?;
+    db::record_cxh_params(
+        &state.db(),
+        &form.ctx,
+        cxh.cxhflow.as_deref(),
+        cxh.cxhver.as_deref(),
+        cxh.cxhplatform.as_deref(),
+    )?;
+    tracing::info!(
+        cxhflow = cxh.cxhflow.as_deref().unwrap_or("-"),
+        cxhver = cxh.cxhver.as_deref().unwrap_or("-"),
+        cxhplatform = cxh.cxhplatform.as_deref().unwrap_or("-"),
+        login = %form.login,
+        "credentials posted"
+    );
+    match check_credentials(state, &stored, &form.login, &form.passwd)? {
+        Ok((user, tenant)) => finish_sign_in(state, &form.ctx, &stored.request, &user, &tenant),
+        Err(failure) => reject_credentials(state, &form.ctx, &stored.request, &form.login, failure),
+    }
+}
+
+/// The stored authorize request of a context that is known, unexpired, unused and not locked.
+fn live_login_context(state: &AppState, ctx: &str) -> Result<StoredAuthorize, AuthorityError> {
+    let context = db::login_context(&state.db(), ctx)?.ok_or(AuthorityError::ContextExpired)?;
+    let dead = context.consumed
+        || context.expires_at < tokens::now()
+        || context.failures >= MAX_LOGIN_FAILURES;
+    if dead {
+        return Err(AuthorityError::ContextExpired);
+    }
+    serde_json::from_str(&context.request_json)
+        .map_err(|e| InternalError::Encoding(e.to_string()).into())
+}
+
+type CredentialCheck = Result<(User, Tenant), CredentialFailure>;
+
+fn check_credentials(
+    state: &AppState,
+    stored: &StoredAuthorize,
+    login: &str,
+    password: &str,
+) -> Result<CredentialCheck, AuthorityError> {
+    let user = db::user_by_upn(&state.db(), login.trim())?;
+    let scope_admits = |u: &User| {
+        stored
+            .tenant
+            .as_deref()
+            .is_none_or(|t| t.eq_ignore_ascii_case(&u.tenant_id))
+    };
+    let Some(user) = user.filter(scope_admits) else {
+        return Ok(Err(CredentialFailure::UnknownUser));
+    };
+    if !db::verify_password(&user.password_hash, password) {
+        return Ok(Err(CredentialFailure::WrongPassword));
+    }
+    let tenant = db::tenant_by_id(&state.db(), &user.tenant_id)?
+        .ok_or_else(|| AuthorityError::TenantNotFound(user.tenant_id.clone()))?;
+    Ok(Ok((user, tenant)))
+}
+
+/// Count the failure and send the user back to try again within the same context.
+fn reject_credentials(
+    state: &AppState,
+    ctx: &str,
+    request: &AuthorizeRequest,
+    login: &str,
+    failure: CredentialFailure,
+) -> Result<Response, AuthorityError> {
+    let failures = db::record_login_failure(&state.db(), ctx)?;
+    let error = match failure {
+        CredentialFailure::UnknownUser => AuthorityError::UserNotFound(login.to_string()),
+        CredentialFailure::WrongPassword => AuthorityError::InvalidCredentials,
+    };
+    tracing::info!(failures, reason = %error, "sign-in failed");
+    let body = error.body();
+    if !is_join_web_app(&request.redirect_uri) {
+        return Ok(sign_in_page(
+            ctx,
+            Some(login),
+            Some(&body.error_description),
+        ));
+    }
+    Ok(redirect_with_query(
+        &request.redirect_uri,
+        &[
+            ("sCtx", ctx),
+            ("login_hint", login),
+            ("error", &body.error),
+            ("error_description", &body.error_description),
+        ],
+    ))
+}
+
+/// Consume the context, open an SSO session and deliver the id_token or code.
+fn finish_sign_in(
+    state: &AppState,
+    ctx: &str,
+    request: &AuthorizeRequest,
+    user: &User,
+    tenant: &Tenant,
+) -> Result<Response, AuthorityError> {
+    if !db::consume_login_context(&state.db(), ctx)? {
+        return Err(AuthorityError::ContextExpired);
+    }
+    let session_id = uuid::Uuid::new_v4().to_string();
+    let now = tokens::now();
+    db::insert_session(
+        &state.db(),
+        &session_id,
+        &user.object_id,
+        now,
+        now + SESSION_SECS,
+    )?;
+    let state_param = request.state.clone().unwrap_or_default();
+    let mut response = if request.response_type == "code" {
+        let code = issue_code(state, request, user)?;
+        let params = [
+            ("code", code.as_str()),
+            ("state", &state_param),
+            ("session_state", &session_id),
+        ];
+        match request.response_mode.as_deref() {
+            Some("fragment") => redirect_with_fragment(&request.redirect_uri, &params),
+            _ => redirect_with_query(&request.redirect_uri, &params),
+        }
+    } else {
+        let subject = TokenSubject {
+            user,
+            tenant,
+            client_id: &request.client_id,
+        };
+        let id_token = tokens::sign(
+            state.keys(),
+            &tokens::id_token_claims(&subject, request.nonce.clone()),
+        )?;
+        let params = [
+            ("id_token", id_token.as_str()),
+            ("state", &state_param),
+            ("session_state", &session_id),
+        ];
+        match request.response_mode.as_deref() {
+            Some("query") => redirect_with_query(&request.redirect_uri, &params),
+            _ => redirect_with_fragment(&request.redirect_uri, &params),
+        }
+    };
+    tracing::info!(upn = %user.upn, client_id = %request.client_id, "signed in");
+    if let Ok(cookie) = HeaderValue::from_str(&session_cookie(state, &session_id)) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+fn session_cookie(state: &AppState, session_id: &str) -> String {
+    let secure = if state.config().public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax{secure}")
+}
+
+fn issue_code(
+    state: &AppState,
+    request: &AuthorizeRequest,
+    user: &User,
+) -> Result<String, AuthorityError> {
+    let code = random_token(48);
+    let data = AuthCode {
+        client_id: request.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        user_object_id: user.object_id.clone(),
+        nonce: request.nonce.clone(),
+        resource: request.resource.clone(),
+        expires_at: tokens::now() + AUTH_CODE_SECS,
+        used: false,
+    };
+    db::insert_auth_code(&state.db(), &code, &data)?;
+    Ok(code)
+}
+
+/// `POST /{tenant}/oauth2/token` (form): password and authorization_code grants.
+async fn token(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Result<Json<TokenResponse>, AuthorityError> {
+    let Form(form) = form.map_err(|e| AuthorityError::InvalidRequest(e.body_text()))?;
+    let scope = TenantScope::resolve(&state, &segment)?;
+    let grant = required(&form, "grant_type")?;
+    let client_id = required(&form, "client_id")?;
+    if state.config().client(client_id).is_none() {
+        return Err(AuthorityError::UnknownClient(client_id.to_string()));
+    }
+    let grant = match grant {
+        "password" => password_grant(&state, &scope, &form)?,
+        "authorization_code" => code_grant(&state, &scope, &form, client_id)?,
+        other => return Err(AuthorityError::UnsupportedGrant(other.to_string())),
+    };
+    issue_tokens(&state, &grant, client_id).map(Json)
+}
+
+fn required<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str, AuthorityError> {
+    form.get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            AuthorityError::InvalidRequest(format!(
+                "the request body must contain the parameter '{name}'"
+            ))
+        })
+}
+
+/// Who a grant authenticated and for which resource.
+struct Grant {
+    user: User,
+    tenant: Tenant,
+    resource: String,
+    nonce: Option<String>,
+}
+
+/// v1 `resource`, or the resource named by a v2-style `scope` (`<resource>/.default`).
+fn requested_resource(form: &HashMap<String, String>) -> String {
+    if let Some(resource) = form.get("resource").filter(|r| !r.is_empty()) {
+        return resource.clone();
+    }
+    form.get("scope")
+        .and_then(|scope| {
+            scope
+                .split_whitespace()
+                .find(|s| s.contains('/') || s.starts_with("urn:"))
+                .map(|s| s.trim_end_matches("/.default").to_string())
+        })
+        .unwrap_or_else(|| DEFAULT_RESOURCE.to_string())
+}
+
+fn password_grant(
+    state: &AppState,
+    scope: &TenantScope,
+    form: &HashMap<String, String>,
+) -> Result<Grant, AuthorityError> {
+    let username = required(form, "username")?;
+    let password = required(form, "password")?;
+    let user = db::user_by_upn(&state.db(), username)?
+        .filter(|u| scope.admits(u))
+        .ok_or_else(|| AuthorityError::UserNotFound(username.to_string()))?;
+    if !db::verify_password(&user.password_hash, password) {
+        return Err(AuthorityError::InvalidCredentials);
+    }
+    let tenant = tenant_of(state, &user)?;
+    Ok(Grant {
+        user,
+        tenant,
+        resource: requested_resource(form),
+        nonce: None,
+    })
+}
+
+fn code_grant(
+    state: &AppState,
+    scope: &TenantScope,
+    form: &HashMap<String, String>,
+    client_id: &str,
+) -> Result<Grant, AuthorityError> {
+    let code = required(form, "code")?;
+    let redirect_uri = required(form, "redirect_uri")?;
+    let stored = db::take_auth_code(&state.db(), code)?.ok_or(AuthorityError::InvalidCode)?;
+    let valid = !stored.used
+        && stored.expires_at >= tokens::now()
+        && stored.client_id.eq_ignore_ascii_case(client_id)
+        && stored.redirect_uri == redirect_uri;
+    if !valid {
+        return Err(AuthorityError::InvalidCode);
+    }
+    let user = db::user_by_object_id(&state.db(), &stored.user_object_id)?
+        .filter(|u| scope.admits(u))
+        .ok_or(AuthorityError::InvalidCode)?;
+    let tenant = tenant_of(state, &user)?;
+    let resource = form
+        .get("resource")
+        .cloned()
+        .or(stored.resource)
+        .unwrap_or_else(|| requested_resource(form));
+    Ok(Grant {
+        user,
+        tenant,
+        resource,
+        nonce: stored.nonce,
+    })
+}
+
+fn tenant_of(state: &AppState, user: &User) -> Result<Tenant, AuthorityError> {
+    db::tenant_by_id(&state.db(), &user.tenant_id)?
+        .ok_or_else(|| AuthorityError::TenantNotFound(user.tenant_id.clone()))
+}
+
+fn issue_tokens(
+    state: &AppState,
+    grant: &Grant,
+    client_id: &str,
+) -> Result<TokenResponse, AuthorityError> {
+    let subject = TokenSubject {
+        user: &grant.user,
+        tenant: &grant.tenant,
+        client_id,
+    };
+    let access = tokens::access_token_claims(&subject, &grant.resource);
+    let access_token = tokens::sign(state.keys(), &access)?;
+    let id_token = tokens::sign(
+        state.keys(),
+        &tokens::id_token_claims(&subject, grant.nonce.clone()),
+    )?;
+    let refresh_token = random_token(64);
+    db::insert_refresh_token(
+        &state.db(),
+        &refresh_token,
+        &grant.user.object_id,
+        client_id,
+        &grant.resource,
+        access.iat,
+    )?;
+    let lifetime = tokens::TOKEN_LIFETIME_SECS.to_string();
+    Ok(TokenResponse {
+        token_type: "Bearer".into(),
+        scope: Some(access.scp.clone()),
+        expires_in: lifetime.clone(),
+        ext_expires_in: Some(lifetime),
+        expires_on: access.exp.to_string(),
+        not_before: access.nbf.to_string(),
+        resource: grant.resource.clone(),
+        access_token,
+        refresh_token: Some(refresh_token),
+        id_token: Some(id_token),
+    })
+}

@@ -1,0 +1,146 @@
+//! The tenant file (TOML): tenants, their domains and users, seeded into SQLite at start.
+//!
+//! The file is the single source of the fixture identities; the database is upserted from it
+//! on every start so that edits to the file take effect without deleting the database.
+
+use serde::Deserialize;
+use std::path::Path;
+
+/// Per-user device quota when a tenant does not set one (the real service's default).
+pub const DEFAULT_DEVICE_QUOTA: u32 = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TenantFileError {
+    #[error("cannot read tenant file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("tenant file {path} is not valid: {source}")]
+    Parse {
+        path: String,
+        source: toml::de::Error,
+    },
+    #[error("tenant file is inconsistent: {0}")]
+    Invalid(String),
+}
+
+/// The whole file: `[[tenant]]` tables and optional `[[client]]` registrations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantFile {
+    #[serde(default, rename = "tenant")]
+    pub tenants: Vec<TenantSpec>,
+    /// Extra applications allowed at `authorize`/`token` besides DRS and MDM.
+    #[serde(default, rename = "client")]
+    pub clients: Vec<ClientSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSpec {
+    pub id: String,
+    pub display_name: String,
+    pub initial_domain: String,
+    #[serde(default)]
+    pub verified_domains: Vec<String>,
+    #[serde(default)]
+    pub device_quota: Option<u32>,
+    #[serde(default, rename = "user")]
+    pub users: Vec<UserSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    pub upn: String,
+    pub password: String,
+    pub object_id: String,
+    #[serde(default)]
+    pub given_name: Option<String>,
+    #[serde(default)]
+    pub family_name: Option<String>,
+    pub display_name: String,
+    #[serde(default)]
+    pub onprem_sid: Option<String>,
+}
+
+/// An application registration: its client id and exact extra redirect URIs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    pub id: String,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+}
+
+impl TenantFile {
+    /// Read and check a tenant file.
+    pub fn load(path: &Path) -> Result<Self, TenantFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TenantFileError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let file: TenantFile = toml::from_str(&text).map_err(|source| TenantFileError::Parse {
+            path: path.display().to_string(),
+            source,
+        })?;
+        file.check()?;
+        Ok(file)
+    }
+
+    /// Ids must be GUIDs: they end up in tokens, SIDs and certificate extensions.
+    fn check(&self) -> Result<(), TenantFileError> {
+        for tenant in &self.tenants {
+            require_guid(&tenant.id, "tenant id")?;
+            for user in &tenant.users {
+                require_guid(&user.object_id, "user object_id")?;
+                if !user.upn.contains('@') {
+                    return Err(TenantFileError::Invalid(format!(
+                        "user {} has no domain part",
+                        user.upn
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TenantSpec {
+    pub fn device_quota(&self) -> u32 {
+        self.device_quota.unwrap_or(DEFAULT_DEVICE_QUOTA)
+    }
+}
+
+fn require_guid(value: &str, what: &str) -> Result<(), TenantFileError> {
+    uuid::Uuid::parse_str(value)
+        .map(|_| ())
+        .map_err(|_| TenantFileError::Invalid(format!("{what} {value:?} is not a GUID")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_contoso_file_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/contoso.toml");
+        let file = TenantFile::load(&path).expect("contoso.toml loads");
+        assert_eq!(file.tenants.len(), 1);
+        assert_eq!(file.tenants[0].users.len(), 2);
+        assert_eq!(file.tenants[0].device_quota(), 20);
+    }
+
+    #[test]
+    fn rejects_non_guid_ids() {
+        let text = r#"
+            [[tenant]]
+            id = "not-a-guid"
+            display_name = "X"
+            initial_domain = "x.onmicrosoft.com"
+        "#;
+        let file: TenantFile = toml::from_str(text).unwrap();
+        assert!(matches!(file.check(), Err(TenantFileError::Invalid(_))));
+    }
+}
