@@ -1,1 +1,401 @@
-fn main() {}
+//! `host-bridge`: serve the join web app over a loopback WebSocket, or act like dsregcmd
+//! (`status`, `leave`) and join without a browser (`join`).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use cxh_wire::bridge::{Edition, HostFlow, JoinPhase, PhaseState};
+use host_bridge::config::{default_device_name, parse_base_url, BridgeConfig};
+use host_bridge::http::build_client;
+use host_bridge::join::{run_join, JoinContext};
+use host_bridge::keys::SoftwareKeyProvider;
+use host_bridge::registration::unregister;
+use host_bridge::scripted::{password_grant, sign_in, Credentials};
+use host_bridge::secret::Secret;
+use host_bridge::server::{start, write_ready_file, BridgeState, ReadyInfo};
+use host_bridge::status::{collect, render_text};
+use host_bridge::store::MachineStore;
+use host_bridge::token::TokenValidator;
+
+#[derive(Parser)]
+#[command(
+    name = "host-bridge",
+    version,
+    about = "Native host of the Entra ID join web app, and a dsregcmd-like CLI"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the join web app over a loopback WebSocket.
+    Serve(ServeArgs),
+    /// Show the join state like `dsregcmd /status`.
+    Status(StatusArgs),
+    /// Remove the local join, and the device object at DRS when it can be reached.
+    Leave(LeaveArgs),
+    /// Join without a browser (password grant), printing each phase.
+    Join(JoinArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FlowArg {
+    Oobe,
+    Settings,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EditionArg {
+    Professional,
+    Enterprise,
+    Home,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[arg(long)]
+    authority: String,
+    #[arg(long)]
+    drs: Option<String>,
+    #[arg(long)]
+    state_dir: PathBuf,
+    /// Origin allowed to open the WebSocket (repeatable), e.g. http://127.0.0.1:8080
+    #[arg(long = "allowed-origin", required = true)]
+    allowed_origins: Vec<String>,
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    #[arg(long, value_enum, default_value = "oobe")]
+    flow: FlowArg,
+    #[arg(long, value_enum, default_value = "professional")]
+    edition: EditionArg,
+    #[arg(long)]
+    device_name: Option<String>,
+    /// Extra PEM CA bundle to trust for HTTPS.
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+    /// Write {"ws_url","secret","pid"} here (0600) once listening.
+    #[arg(long)]
+    ready_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct StatusArgs {
+    #[arg(long)]
+    state_dir: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct LeaveArgs {
+    #[arg(long)]
+    state_dir: PathBuf,
+    /// Authority to sign in at (for --username); defaults to the one of the join.
+    #[arg(long)]
+    authority: Option<String>,
+    /// DRS to delete the device from; defaults to the authority given, else the join's.
+    #[arg(long)]
+    drs: Option<String>,
+    /// Sign in as this user to authorise the DELETE (password read from stdin).
+    #[arg(long, requires = "password_stdin")]
+    username: Option<String>,
+    #[arg(long)]
+    password_stdin: bool,
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct JoinArgs {
+    #[arg(long)]
+    authority: String,
+    #[arg(long)]
+    drs: Option<String>,
+    #[arg(long)]
+    username: String,
+    /// Read the password from the first line of stdin (required: never on the command line).
+    #[arg(long, required = true)]
+    password_stdin: bool,
+    #[arg(long)]
+    state_dir: PathBuf,
+    #[arg(long)]
+    device_name: Option<String>,
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+    /// Print one `timing <step> <ms>` line per step at the end.
+    #[arg(long)]
+    timings: bool,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    init_tracing();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::Status(args) => status(args),
+        Command::Leave(args) => leave(args).await,
+        Command::Join(args) => join(args).await,
+    }
+}
+
+/// Logs go to stderr so that stdout carries only what scripts parse.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("host_bridge=info,warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn host_flow(flow: FlowArg) -> HostFlow {
+    match flow {
+        FlowArg::Oobe => HostFlow::Oobe,
+        FlowArg::Settings => HostFlow::Settings,
+    }
+}
+
+fn edition(edition: EditionArg) -> Edition {
+    match edition {
+        EditionArg::Professional => Edition::Professional,
+        EditionArg::Enterprise => Edition::Enterprise,
+        EditionArg::Home => Edition::Home,
+    }
+}
+
+fn base_config(
+    authority: &str,
+    drs: Option<&str>,
+    state_dir: &Path,
+    ca_file: Option<PathBuf>,
+) -> Result<BridgeConfig> {
+    let mut config = BridgeConfig::new(authority, state_dir)?;
+    if let Some(drs) = drs {
+        config = config.with_drs(drs)?;
+    }
+    config.ca_file = ca_file;
+    Ok(config)
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    if !args.listen.ip().is_loopback() {
+        bail!(
+            "refusing to listen on {}: the bridge only listens on a loopback address",
+            args.listen
+        );
+    }
+    let mut config = base_config(
+        &args.authority,
+        args.drs.as_deref(),
+        &args.state_dir,
+        args.ca_file,
+    )?
+    .with_allowed_origins(&args.allowed_origins)?;
+    config.host.flow = host_flow(args.flow);
+    config.host.edition = edition(args.edition);
+    if let Some(name) = args.device_name {
+        config.host.device_name = name;
+    }
+    let secret = Secret::random();
+    let state = BridgeState::new(config, secret.clone(), Arc::new(SoftwareKeyProvider))?;
+    let running = start(state, args.listen).await?;
+    let ws_url = running.ws_url();
+    if let Some(path) = &args.ready_file {
+        let info = ReadyInfo {
+            ws_url: ws_url.clone(),
+            secret: secret.expose().to_string(),
+            pid: std::process::id(),
+        };
+        write_ready_file(path, &info)
+            .with_context(|| format!("cannot write the ready file {}", path.display()))?;
+    }
+    println!("host-bridge listening on {ws_url}");
+    std::io::stdout().flush()?;
+    let outcome = tokio::select! {
+        served = running.wait() => served.context("the server stopped"),
+        _ = shutdown_signal() => Ok(()),
+    };
+    if let Some(path) = &args.ready_file {
+        let _ = std::fs::remove_file(path);
+    }
+    outcome
+}
+
+async fn shutdown_signal() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+    }
+    tracing::info!("shutting down");
+}
+
+fn status(args: StatusArgs) -> Result<()> {
+    let store = MachineStore::at(&args.state_dir);
+    let status = collect(&store, &default_device_name())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        print!("{}", render_text(&status));
+    }
+    Ok(())
+}
+
+fn read_password_from_stdin() -> Result<Secret> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        bail!("no password on stdin");
+    }
+    Ok(Secret::new(password))
+}
+
+async fn leave(args: LeaveArgs) -> Result<()> {
+    let store = MachineStore::at(&args.state_dir);
+    let Some(info) = store.load_join_info()? else {
+        println!("This device is not joined; nothing to leave.");
+        return Ok(());
+    };
+    let authority = parse_base_url(
+        "authority",
+        args.authority.as_deref().unwrap_or(&info.authority),
+    )?;
+    let drs_text = args
+        .drs
+        .as_deref()
+        .or(args.authority.as_deref())
+        .unwrap_or(&info.drs);
+    let drs = parse_base_url("DRS URL", drs_text)?;
+    let http = build_client(args.ca_file.as_deref())?;
+    let bearer = match &args.username {
+        Some(username) => {
+            let credentials = Credentials {
+                username: username.clone(),
+                password: read_password_from_stdin()?,
+            };
+            match password_grant(&http, &authority, &credentials).await {
+                Ok(token) => Some(token),
+                Err(e) => {
+                    println!("Sign-in for the DRS delete failed: {e}");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    match unregister(&http, &drs, &info.device_id, bearer.as_ref()).await {
+        Ok(()) => println!("Device {} deleted at {drs}.", info.device_id),
+        Err(e) => {
+            println!(
+                "Device {} not deleted at DRS ({e}); removing the local join anyway.",
+                info.device_id
+            );
+            if bearer.is_none() {
+                println!("To delete the device object too, pass --username and --password-stdin.");
+            }
+        }
+    }
+    store.remove_join()?;
+    println!(
+        "Local join removed: keys, certificate and join info of device {} are gone.",
+        info.device_id
+    );
+    Ok(())
+}
+
+/// Collects per-phase durations from the progress events.
+#[derive(Default)]
+struct PhaseClock {
+    started: BTreeMap<&'static str, Instant>,
+    finished: Vec<(&'static str, u128)>,
+}
+
+impl PhaseClock {
+    fn record(&mut self, phase: JoinPhase, state: PhaseState) {
+        let name = phase.as_str();
+        match state {
+            PhaseState::Started => {
+                self.started.insert(name, Instant::now());
+                println!("[{name}] started");
+            }
+            PhaseState::Completed => {
+                let ms = self
+                    .started
+                    .get(name)
+                    .map(|t| t.elapsed().as_millis())
+                    .unwrap_or_default();
+                self.finished.push((name, ms));
+                println!("[{name}] completed in {ms} ms");
+            }
+        }
+    }
+}
+
+async fn join(args: JoinArgs) -> Result<()> {
+    let password = read_password_from_stdin()?;
+    let mut config = base_config(
+        &args.authority,
+        args.drs.as_deref(),
+        &args.state_dir,
+        args.ca_file,
+    )?;
+    if let Some(name) = args.device_name {
+        config.host.device_name = name;
+    }
+    let http = build_client(config.ca_file.as_deref())?;
+    let store = MachineStore::open(&config.state_dir)?;
+    store.sweep_leftovers();
+    let validator = TokenValidator::new(http.clone(), config.authority.clone());
+    let total = Instant::now();
+
+    println!("[sign_in] started");
+    let credentials = Credentials {
+        username: args.username.clone(),
+        password,
+    };
+    let identity = sign_in(&http, &validator, &config.authority, &credentials).await?;
+    let sign_in_ms = total.elapsed().as_millis();
+    println!("[sign_in] completed in {sign_in_ms} ms");
+
+    let context = JoinContext {
+        http,
+        config,
+        keys: Arc::new(SoftwareKeyProvider),
+        store,
+    };
+    let mut clock = PhaseClock::default();
+    let result = run_join(&context, &identity, &mut |phase, state| {
+        clock.record(phase, state)
+    })
+    .await?;
+    let total_ms = total.elapsed().as_millis();
+    println!(
+        "joined: device {} (thumbprint {}) to {} ({}) as {}",
+        result.device_id,
+        result.thumbprint,
+        result.tenant_display_name,
+        result.tenant_id,
+        result.user_upn
+    );
+    if args.timings {
+        println!("timing sign_in {sign_in_ms}");
+        for (name, ms) in &clock.finished {
+            println!("timing {name} {ms}");
+        }
+        println!("timing total {total_ms}");
+    }
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! `JoinError`: why a join failed, per phase, and its mapping to the bridge protocol's
+//! [`BridgeError`]. Messages explain the cause for a person and never carry tokens or secrets
+//! (the module errors they wrap are written to the same rule).
+
+use cxh_wire::bridge::{BridgeError, BridgeErrorKind, JoinPhase};
+use thiserror::Error;
+
+use crate::csr::CsrError;
+use crate::discovery::DiscoveryError;
+use crate::keys::KeyError;
+use crate::registration::RegistrationError;
+use crate::store::StoreError;
+use crate::token::TokenError;
+
+#[derive(Debug, Error)]
+pub enum JoinError {
+    #[error("this device is already joined (device id {0}); leave first to join again")]
+    AlreadyJoined(String),
+    #[error("another join is already under way")]
+    Busy,
+    #[error("the sign-in token was refused: {0}")]
+    InvalidToken(#[from] TokenError),
+    #[error("the device registration service could not be discovered: {0}")]
+    Discovery(#[from] DiscoveryError),
+    #[error("the device keys could not be created: {0}")]
+    KeyCreation(#[source] KeyError),
+    #[error("the certificate request could not be built: {0}")]
+    CertificateRequest(#[from] CsrError),
+    #[error("the device could not be registered: {0}")]
+    Registration(#[from] RegistrationError),
+    #[error("the device certificate could not be installed: {0}")]
+    CertificateInstall(#[source] StoreError),
+    #[error("the machine store could not be written: {source}")]
+    Store {
+        phase: JoinPhase,
+        #[source]
+        source: StoreError,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl JoinError {
+    /// The category the page uses to pick its message.
+    pub fn kind(&self) -> BridgeErrorKind {
+        match self {
+            JoinError::AlreadyJoined(_) => BridgeErrorKind::AlreadyJoined,
+            JoinError::Busy => BridgeErrorKind::Busy,
+            JoinError::InvalidToken(_) => BridgeErrorKind::InvalidToken,
+            JoinError::Discovery(_) => BridgeErrorKind::Discovery,
+            JoinError::KeyCreation(_) => BridgeErrorKind::KeyCreation,
+            JoinError::CertificateRequest(_) => BridgeErrorKind::CertificateRequest,
+            JoinError::Registration(_) => BridgeErrorKind::Registration,
+            JoinError::CertificateInstall(_) => BridgeErrorKind::CertificateInstall,
+            JoinError::Store { .. } => BridgeErrorKind::Store,
+            JoinError::Internal(_) => BridgeErrorKind::Internal,
+        }
+    }
+
+    /// The phase that failed; `None` for failures before the join started.
+    pub fn phase(&self) -> Option<JoinPhase> {
+        match self {
+            JoinError::AlreadyJoined(_)
+            | JoinError::Busy
+            | JoinError::InvalidToken(_)
+            | JoinError::Internal(_) => None,
+            JoinError::Discovery(_) => Some(JoinPhase::Discovering),
+            JoinError::KeyCreation(_) => Some(JoinPhase::CreatingKeys),
+            JoinError::CertificateRequest(_) => Some(JoinPhase::BuildingRequest),
+            JoinError::Registration(_) => Some(JoinPhase::Registering),
+            JoinError::CertificateInstall(_) => Some(JoinPhase::InstallingCertificate),
+            JoinError::Store { phase, .. } => Some(*phase),
+        }
+    }
+
+    pub fn to_bridge_error(&self) -> BridgeError {
+        BridgeError {
+            kind: self.kind(),
+            message: self.to_string(),
+            phase: self.phase(),
+        }
+    }
+}
+
+/// A protocol-level error (not part of a join) for the page.
+pub fn protocol_error(kind: BridgeErrorKind, message: impl Into<String>) -> BridgeError {
+    BridgeError {
+        kind,
+        message: message.into(),
+        phase: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_kind_and_phase() {
+        let err = JoinError::Registration(RegistrationError::Rejected {
+            status: 403,
+            code: "Forbidden".into(),
+            message: "quota".into(),
+        });
+        let bridge = err.to_bridge_error();
+        assert_eq!(bridge.kind, BridgeErrorKind::Registration);
+        assert_eq!(bridge.phase, Some(JoinPhase::Registering));
+        assert!(bridge.message.contains("quota"));
+        let busy = JoinError::Busy.to_bridge_error();
+        assert_eq!((busy.kind, busy.phase), (BridgeErrorKind::Busy, None));
+        let store = JoinError::Store {
+            phase: JoinPhase::SavingJoinInfo,
+            source: StoreError::AlreadyJoined,
+        };
+        assert_eq!(store.phase(), Some(JoinPhase::SavingJoinInfo));
+    }
+}

@@ -1,0 +1,288 @@
+//! The join orchestrator: runs the dsreg phases in order and reports each one.
+//!
+//! Discovering -> CreatingKeys -> BuildingRequest -> Registering -> InstallingCertificate ->
+//! SavingJoinInfo. Every artefact is written into a staging dir of the machine store and
+//! becomes the device's join only at the very end, so an error in any phase (or a panic, or a
+//! dropped future) leaves the machine as it was.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use cxh_wire::bridge::{JoinPhase, JoinResult, PhaseState};
+use cxh_wire::discovery::DiscoveryDocument;
+use cxh_wire::oidc::{AccessTokenClaims, IdTokenClaims};
+use cxh_wire::registration::RegistrationResponse;
+use time::format_description::well_known::Rfc3339;
+
+use crate::config::BridgeConfig;
+use crate::csr::build_device_csr;
+use crate::discovery::{discover, upn_domain};
+use crate::error::JoinError;
+use crate::keys::{KeyProvider, KeyPurpose, ProviderKey};
+use crate::registration::{build_request, register, DeviceFacts};
+use crate::secret::Secret;
+use crate::store::{
+    check_certificate, CertificateError, CertificateValidity, CheckedCertificate, JoinInfo,
+    KeyFacts, MachineStore, StagedJoin, StoreError, TenantFacts, UserFacts,
+};
+
+/// Who is joining the device, from a token the bridge has validated.
+#[derive(Debug, Clone)]
+pub struct JoinIdentity {
+    /// Presented to DRS as the bearer.
+    pub bearer: Secret,
+    pub tenant_id: String,
+    pub tenant_display_name: Option<String>,
+    pub upn: String,
+    pub object_id: String,
+    pub sid: Option<String>,
+    /// The validated claims, cached in join-info.json.
+    pub claims: serde_json::Value,
+}
+
+impl JoinIdentity {
+    /// The interactive join: the id_token the page received (aud = DRS client id).
+    pub fn from_id_token(raw: &str, claims: &IdTokenClaims) -> Self {
+        JoinIdentity {
+            bearer: Secret::new(raw),
+            tenant_id: claims.tid.clone(),
+            tenant_display_name: Some(claims.tenant_display_name.clone()).filter(|n| !n.is_empty()),
+            upn: claims.upn.clone(),
+            object_id: claims.oid.clone(),
+            sid: Some(claims.sid.clone()),
+            claims: serde_json::to_value(claims).unwrap_or_default(),
+        }
+    }
+
+    /// The scripted join: an access token for the DRS resource.
+    pub fn from_access_token(raw: &str, claims: &AccessTokenClaims) -> Self {
+        JoinIdentity {
+            bearer: Secret::new(raw),
+            tenant_id: claims.tid.clone(),
+            tenant_display_name: None,
+            upn: claims.upn.clone(),
+            object_id: claims.oid.clone(),
+            sid: None,
+            claims: serde_json::to_value(claims).unwrap_or_default(),
+        }
+    }
+}
+
+/// What a join needs from its process.
+#[derive(Clone)]
+pub struct JoinContext {
+    pub http: reqwest::Client,
+    pub config: BridgeConfig,
+    pub keys: Arc<dyn KeyProvider>,
+    pub store: MachineStore,
+}
+
+/// Receives `Started`/`Completed` for each phase as it happens.
+pub type Progress<'a> = dyn FnMut(JoinPhase, PhaseState) + Send + 'a;
+
+/// The two keys of a join.
+struct JoinKeys {
+    device: Box<dyn ProviderKey>,
+    transport: Box<dyn ProviderKey>,
+    container_id: String,
+}
+
+/// The device's registration device id, if it is joined (readable join info or not).
+pub fn already_joined(store: &MachineStore) -> Option<String> {
+    if !store.is_joined() {
+        return None;
+    }
+    let device_id = store
+        .load_join_info()
+        .ok()
+        .flatten()
+        .map(|info| info.device_id);
+    Some(device_id.unwrap_or_else(|| "unknown".to_string()))
+}
+
+/// Run the whole join. On error nothing of this join remains in the store.
+pub async fn run_join(
+    ctx: &JoinContext,
+    identity: &JoinIdentity,
+    progress: &mut Progress<'_>,
+) -> Result<JoinResult, JoinError> {
+    if let Some(device_id) = already_joined(&ctx.store) {
+        return Err(JoinError::AlreadyJoined(device_id));
+    }
+    let domain = upn_domain(&identity.upn)?;
+
+    progress(JoinPhase::Discovering, PhaseState::Started);
+    let discovery = discover(&ctx.http, &ctx.config.drs, &domain).await?;
+    progress(JoinPhase::Discovering, PhaseState::Completed);
+
+    progress(JoinPhase::CreatingKeys, PhaseState::Started);
+    let staged = ctx
+        .store
+        .begin_join()
+        .map_err(|e| store_error(JoinPhase::CreatingKeys, e))?;
+    let keys = create_keys(ctx.keys.clone()).await?;
+    persist_keys(&staged, &keys)?;
+    progress(JoinPhase::CreatingKeys, PhaseState::Completed);
+
+    progress(JoinPhase::BuildingRequest, PhaseState::Started);
+    let csr = build_device_csr(keys.device.as_ref())?;
+    let facts = DeviceFacts {
+        target_domain: ctx.config.drs.host_str().unwrap_or_default(),
+        os_version: &ctx.config.host.os_version,
+        device_display_name: &ctx.config.host.device_name,
+    };
+    let request = build_request(&csr, keys.transport.public_key(), &facts);
+    progress(JoinPhase::BuildingRequest, PhaseState::Completed);
+
+    progress(JoinPhase::Registering, PhaseState::Started);
+    let join_endpoint = &discovery.device_join_service.join_endpoint;
+    let response = register(&ctx.http, join_endpoint, &identity.bearer, &request).await?;
+    progress(JoinPhase::Registering, PhaseState::Completed);
+
+    progress(JoinPhase::InstallingCertificate, PhaseState::Started);
+    let certificate = install_certificate(&staged, &response, keys.device.as_ref())?;
+    progress(JoinPhase::InstallingCertificate, PhaseState::Completed);
+
+    progress(JoinPhase::SavingJoinInfo, PhaseState::Started);
+    let info = join_info(ctx, identity, &discovery, &certificate, &keys);
+    staged
+        .write_join_info(&info)
+        .map_err(|e| store_error(JoinPhase::SavingJoinInfo, e))?;
+    staged
+        .commit()
+        .map_err(|e| store_error(JoinPhase::SavingJoinInfo, e))?;
+    progress(JoinPhase::SavingJoinInfo, PhaseState::Completed);
+
+    tracing::info!(device_id = %info.device_id, thumbprint = %info.thumbprint, "device joined");
+    Ok(join_result(&info))
+}
+
+/// A store failure in a phase; "already joined" stays its own answer.
+fn store_error(phase: JoinPhase, error: StoreError) -> JoinError {
+    match error {
+        StoreError::AlreadyJoined => JoinError::AlreadyJoined("unknown".to_string()),
+        source => JoinError::Store { phase, source },
+    }
+}
+
+/// RSA key generation is CPU-bound (and a TPM call blocks): keep it off the async workers.
+async fn create_keys(provider: Arc<dyn KeyProvider>) -> Result<JoinKeys, JoinError> {
+    let created = tokio::task::spawn_blocking(move || {
+        let device = provider.create_key(KeyPurpose::Device)?;
+        let transport = provider.create_key(KeyPurpose::Transport)?;
+        Ok::<_, crate::keys::KeyError>((device, transport))
+    })
+    .await
+    .map_err(|e| JoinError::Internal(format!("key creation task failed: {e}")))?;
+    let (device, transport) = created.map_err(JoinError::KeyCreation)?;
+    Ok(JoinKeys {
+        device,
+        transport,
+        container_id: uuid::Uuid::new_v4().to_string(),
+    })
+}
+
+fn persist_keys(staged: &StagedJoin, keys: &JoinKeys) -> Result<(), JoinError> {
+    for key in [&keys.device, &keys.transport] {
+        let blob = key.to_blob().map_err(JoinError::KeyCreation)?;
+        staged
+            .write_key_blob(key.purpose(), &blob)
+            .map_err(|e| store_error(JoinPhase::CreatingKeys, e))?;
+    }
+    Ok(())
+}
+
+/// Accept the certificate only if it certifies our device key under a device id.
+fn install_certificate(
+    staged: &StagedJoin,
+    response: &RegistrationResponse,
+    device_key: &dyn ProviderKey,
+) -> Result<CheckedCertificate, JoinError> {
+    let refused = |e: CertificateError| JoinError::CertificateInstall(StoreError::Certificate(e));
+    let der = STANDARD
+        .decode(response.certificate.raw_body.trim())
+        .map_err(|e| refused(CertificateError::Encoding(e.to_string())))?;
+    let checked = check_certificate(
+        &der,
+        device_key.public_key(),
+        &response.certificate.thumbprint,
+    )
+    .map_err(refused)?;
+    staged
+        .write_certificate(&checked)
+        .map_err(JoinError::CertificateInstall)?;
+    Ok(checked)
+}
+
+fn join_info(
+    ctx: &JoinContext,
+    identity: &JoinIdentity,
+    discovery: &DiscoveryDocument,
+    certificate: &CheckedCertificate,
+    keys: &JoinKeys,
+) -> JoinInfo {
+    JoinInfo {
+        device_id: certificate.device_id.clone(),
+        thumbprint: certificate.thumbprint.clone(),
+        device_name: ctx.config.host.device_name.clone(),
+        os_version: ctx.config.host.os_version.clone(),
+        certificate: CertificateValidity {
+            not_before_unix: certificate.not_before_unix,
+            not_after_unix: certificate.not_after_unix,
+        },
+        tenant: TenantFacts {
+            id: identity.tenant_id.clone(),
+            display_name: tenant_display_name(identity, discovery),
+        },
+        user: UserFacts {
+            upn: identity.upn.clone(),
+            object_id: identity.object_id.clone(),
+            sid: identity.sid.clone(),
+        },
+        token_claims: identity.claims.clone(),
+        discovery: discovery.clone(),
+        authority: ctx
+            .config
+            .authority
+            .as_str()
+            .trim_end_matches('/')
+            .to_string(),
+        drs: ctx.config.drs.as_str().trim_end_matches('/').to_string(),
+        key: KeyFacts {
+            provider: ctx.keys.name().to_string(),
+            tpm_protected: ctx.keys.tpm_protected(),
+            container_id: keys.container_id.clone(),
+        },
+        joined_at: time::OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .unwrap_or_default(),
+    }
+}
+
+/// The id_token names the tenant; an access token does not, so fall back to discovery.
+fn tenant_display_name(identity: &JoinIdentity, discovery: &DiscoveryDocument) -> String {
+    identity
+        .tenant_display_name
+        .clone()
+        .or_else(|| {
+            discovery
+                .tenant_info
+                .as_ref()
+                .map(|t| t.display_name.clone())
+        })
+        .unwrap_or_else(|| identity.tenant_id.clone())
+}
+
+pub fn join_result(info: &JoinInfo) -> JoinResult {
+    JoinResult {
+        device_id: info.device_id.clone(),
+        thumbprint: info.thumbprint.clone(),
+        tenant_id: info.tenant.id.clone(),
+        tenant_display_name: info.tenant.display_name.clone(),
+        device_name: info.device_name.clone(),
+        user_upn: info.user.upn.clone(),
+        key_provider: info.key.provider.clone(),
+        tpm_protected: info.key.tpm_protected,
+    }
+}

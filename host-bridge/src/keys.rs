@@ -1,0 +1,244 @@
+//! Key storage providers: where the device and transport keys live and how they sign.
+//!
+//! Windows keeps these keys in a CNG key storage provider, in the TPM when there is one
+//! ("Microsoft Platform Crypto Provider") or in software otherwise ("Microsoft Software Key
+//! Storage Provider"). The rest of the bridge only sees the [`KeyProvider`] and [`ProviderKey`]
+//! traits: public keys come out, digests go in, signatures come out, and what is persisted is an
+//! opaque blob. That keeps a TPM provider possible later, where the private key never leaves
+//! the chip and the blob is a TPM-wrapped key.
+
+use std::fmt;
+
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use rsa::traits::PublicKeyParts;
+use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use thiserror::Error;
+
+/// Provider name Windows reports for software keys.
+pub const SOFTWARE_PROVIDER_NAME: &str = "Microsoft Software Key Storage Provider";
+/// Provider name Windows reports for TPM-held keys.
+pub const PLATFORM_PROVIDER_NAME: &str = "Microsoft Platform Crypto Provider";
+/// DRS requires RSA-2048 for both keys.
+pub const KEY_BITS: usize = 2048;
+/// Length of a SHA-256 digest, the only digest the keys sign.
+pub const SHA256_LEN: usize = 32;
+
+/// Which of the join's two keys a key is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyPurpose {
+    /// Proves the device: its public key is in the device certificate.
+    Device,
+    /// Receives secrets from the cloud (the PRT session key is encrypted to it).
+    Transport,
+}
+
+impl KeyPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyPurpose::Device => "device",
+            KeyPurpose::Transport => "transport",
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum KeyError {
+    #[error("generating the RSA-{KEY_BITS} {purpose} key failed: {reason}")]
+    Generate {
+        purpose: &'static str,
+        reason: String,
+    },
+    #[error("signing with the {purpose} key failed: {reason}")]
+    Sign {
+        purpose: &'static str,
+        reason: String,
+    },
+    #[error("expected a {SHA256_LEN}-byte SHA-256 digest, got {0} bytes")]
+    DigestLength(usize),
+    #[error("the stored {purpose} key cannot be loaded: {reason}")]
+    Load {
+        purpose: &'static str,
+        reason: String,
+    },
+    #[error("the {purpose} key cannot be persisted: {reason}")]
+    Persist {
+        purpose: &'static str,
+        reason: String,
+    },
+    #[error("unknown key provider {0:?}")]
+    UnknownProvider(String),
+}
+
+/// One key held by a provider. Signing goes through here; the private key is never handed out.
+pub trait ProviderKey: Send + Sync + fmt::Debug {
+    fn purpose(&self) -> KeyPurpose;
+    fn public_key(&self) -> &RsaPublicKey;
+    /// Sign a SHA-256 digest with RSASSA-PKCS1-v1_5 (the DigestInfo is added by the provider,
+    /// as TPM2_Sign with an RSASSA scheme does).
+    fn sign_sha256_digest(&self, digest: &[u8]) -> Result<Vec<u8>, KeyError>;
+    /// The opaque form persisted in the machine store (TPM: a wrapped key; software: PKCS#8).
+    fn to_blob(&self) -> Result<Vec<u8>, KeyError>;
+}
+
+/// A key storage provider.
+pub trait KeyProvider: Send + Sync {
+    /// The CNG provider name shown by `dsregcmd /status` (`KeyProvider`).
+    fn name(&self) -> &'static str;
+    /// Whether keys are protected by a TPM (`TpmProtected`).
+    fn tpm_protected(&self) -> bool;
+    /// Create a fresh RSA-2048 key. Slow (key generation): call from a blocking context.
+    fn create_key(&self, purpose: KeyPurpose) -> Result<Box<dyn ProviderKey>, KeyError>;
+    /// Load a key from a blob produced by [`ProviderKey::to_blob`].
+    fn load_key(&self, purpose: KeyPurpose, blob: &[u8]) -> Result<Box<dyn ProviderKey>, KeyError>;
+}
+
+/// Pick a provider by the name recorded in join-info.json.
+pub fn provider_for_name(name: &str) -> Result<Box<dyn KeyProvider>, KeyError> {
+    match name {
+        SOFTWARE_PROVIDER_NAME => Ok(Box::new(SoftwareKeyProvider)),
+        other => Err(KeyError::UnknownProvider(other.to_string())),
+    }
+}
+
+/// Keys generated and held in process memory, persisted as PKCS#8 in 0600 files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SoftwareKeyProvider;
+
+impl KeyProvider for SoftwareKeyProvider {
+    fn name(&self) -> &'static str {
+        SOFTWARE_PROVIDER_NAME
+    }
+
+    fn tpm_protected(&self) -> bool {
+        false
+    }
+
+    fn create_key(&self, purpose: KeyPurpose) -> Result<Box<dyn ProviderKey>, KeyError> {
+        let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, KEY_BITS).map_err(|e| {
+            KeyError::Generate {
+                purpose: purpose.as_str(),
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(Box::new(SoftwareKey::new(purpose, private)))
+    }
+
+    fn load_key(&self, purpose: KeyPurpose, blob: &[u8]) -> Result<Box<dyn ProviderKey>, KeyError> {
+        let private = RsaPrivateKey::from_pkcs8_der(blob).map_err(|e| KeyError::Load {
+            purpose: purpose.as_str(),
+            reason: e.to_string(),
+        })?;
+        if private.size() * 8 != KEY_BITS {
+            let reason = format!("key is {} bits, expected {KEY_BITS}", private.size() * 8);
+            return Err(KeyError::Load {
+                purpose: purpose.as_str(),
+                reason,
+            });
+        }
+        Ok(Box::new(SoftwareKey::new(purpose, private)))
+    }
+}
+
+/// A software RSA key. `Debug` shows only the purpose and modulus size.
+struct SoftwareKey {
+    purpose: KeyPurpose,
+    private: RsaPrivateKey,
+    public: RsaPublicKey,
+}
+
+impl SoftwareKey {
+    fn new(purpose: KeyPurpose, private: RsaPrivateKey) -> Self {
+        let public = private.to_public_key();
+        SoftwareKey {
+            purpose,
+            private,
+            public,
+        }
+    }
+}
+
+impl fmt::Debug for SoftwareKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SoftwareKey")
+            .field("purpose", &self.purpose)
+            .field("bits", &(self.public.size() * 8))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProviderKey for SoftwareKey {
+    fn purpose(&self) -> KeyPurpose {
+        self.purpose
+    }
+
+    fn public_key(&self) -> &RsaPublicKey {
+        &self.public
+    }
+
+    fn sign_sha256_digest(&self, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
+        if digest.len() != SHA256_LEN {
+            return Err(KeyError::DigestLength(digest.len()));
+        }
+        self.private
+            .sign(Pkcs1v15Sign::new::<Sha256>(), digest)
+            .map_err(|e| KeyError::Sign {
+                purpose: self.purpose.as_str(),
+                reason: e.to_string(),
+            })
+    }
+
+    fn to_blob(&self) -> Result<Vec<u8>, KeyError> {
+        let document = self.private.to_pkcs8_der().map_err(|e| KeyError::Persist {
+            purpose: self.purpose.as_str(),
+            reason: e.to_string(),
+        })?;
+        Ok(document.as_bytes().to_vec())
+    }
+}
+
+/// Public exponent and modulus, big-endian, as the transport key blob wants them.
+pub fn public_parts(key: &RsaPublicKey) -> (Vec<u8>, Vec<u8>) {
+    (key.e().to_bytes_be(), key.n().to_bytes_be())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::Digest;
+
+    #[test]
+    fn software_key_signs_verifiably_and_round_trips_its_blob() {
+        let provider = SoftwareKeyProvider;
+        let key = provider.create_key(KeyPurpose::Device).unwrap();
+        assert_eq!(key.public_key().size() * 8, 2048);
+        let digest = Sha256::digest(b"hello");
+        let signature = key.sign_sha256_digest(&digest).unwrap();
+        key.public_key()
+            .verify(Pkcs1v15Sign::new::<Sha256>(), &digest, &signature)
+            .unwrap();
+
+        let reloaded = provider
+            .load_key(KeyPurpose::Device, &key.to_blob().unwrap())
+            .unwrap();
+        assert_eq!(reloaded.public_key(), key.public_key());
+        assert!(matches!(
+            key.sign_sha256_digest(b"short"),
+            Err(KeyError::DigestLength(5))
+        ));
+        assert!(!format!("{key:?}").contains("private"));
+    }
+
+    #[test]
+    fn provider_names_match_windows() {
+        assert_eq!(
+            SoftwareKeyProvider.name(),
+            "Microsoft Software Key Storage Provider"
+        );
+        assert!(!SoftwareKeyProvider.tpm_protected());
+        assert!(provider_for_name(SOFTWARE_PROVIDER_NAME).is_ok());
+        assert!(provider_for_name("nope").is_err());
+    }
+}

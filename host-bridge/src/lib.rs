@@ -1,0 +1,26 @@
+//! host-bridge: the native side of the join, the analogue of Windows' CXH host and dsreg.
+//!
+//! The join web app (running in a browser) cannot create keys, hold certificates or write
+//! machine state, so it hands the signed-in user's token to this process over a loopback
+//! WebSocket ([`server`], [`session`]). The bridge then performs the device join against the
+//! Device Registration Service one dsreg step per module:
+//! [`token`] (validate what the app handed over) -> [`discovery`] -> [`keys`] -> [`csr`] ->
+//! [`registration`] -> [`store`], orchestrated by [`join`]. [`status`] prints the result the
+//! way `dsregcmd /status` does, and [`scripted`] runs the same pipeline without a browser.
+
+pub mod config;
+pub mod csr;
+pub mod discovery;
+pub mod error;
+pub mod host;
+pub mod http;
+pub mod join;
+pub mod keys;
+pub mod registration;
+pub mod scripted;
+pub mod secret;
+pub mod server;
+pub mod session;
+pub mod status;
+pub mod store;
+pub mod token;

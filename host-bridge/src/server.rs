@@ -1,0 +1,197 @@
+//! The loopback WebSocket server the join web app talks to.
+//!
+//! Three gates stand before any join: the listener binds to loopback only, the upgrade is
+//! accepted only from an allowlisted `Origin` (so another web page open in the same browser
+//! cannot reach the bridge), and the first frame must carry the per-launch secret
+//! ([`crate::session`]).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use crate::config::{BridgeConfig, ConfigError};
+use crate::http::{build_client, HttpSetupError};
+use crate::join::JoinContext;
+use crate::keys::KeyProvider;
+use crate::secret::Secret;
+use crate::session;
+use crate::store::{MachineStore, StoreError};
+use crate::token::TokenValidator;
+
+/// Protocol frames are small (the largest is a token): refuse anything bigger.
+const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error("refusing to listen on {0}: the bridge only listens on a loopback address")]
+    NotLoopback(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Http(#[from] HttpSetupError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Everything a session needs, shared by all connections of one bridge process.
+pub struct BridgeState {
+    pub config: BridgeConfig,
+    pub secret: Secret,
+    pub join: JoinContext,
+    pub validator: TokenValidator,
+    /// Held for the whole of a join: one join at a time per bridge.
+    pub join_lock: Arc<Mutex<()>>,
+}
+
+impl BridgeState {
+    /// Prepare the state: HTTP client, machine store (created 0700, crash leftovers swept).
+    pub fn new(
+        config: BridgeConfig,
+        secret: Secret,
+        keys: Arc<dyn KeyProvider>,
+    ) -> Result<Self, ServerError> {
+        config.require_allowed_origins()?;
+        let http = build_client(config.ca_file.as_deref())?;
+        let store = MachineStore::open(&config.state_dir)?;
+        store.sweep_leftovers();
+        let validator = TokenValidator::new(http.clone(), config.authority.clone());
+        let join = JoinContext {
+            http,
+            config: config.clone(),
+            keys,
+            store,
+        };
+        Ok(BridgeState {
+            config,
+            secret,
+            join,
+            validator,
+            join_lock: Arc::new(Mutex::new(())),
+        })
+    }
+}
+
+pub fn router(state: Arc<BridgeState>) -> Router {
+    Router::new().route("/", get(upgrade)).with_state(state)
+}
+
+async fn upgrade(
+    State(state): State<Arc<BridgeState>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok());
+    match origin {
+        Some(origin) if state.config.is_origin_allowed(origin) => {}
+        _ => {
+            tracing::warn!(
+                origin = origin.unwrap_or("<none>"),
+                "refused a WebSocket from an origin not in the allowlist"
+            );
+            return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+        }
+    }
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| session::run(socket, state))
+}
+
+/// A bridge serving in the background of this process.
+pub struct RunningBridge {
+    pub local_addr: SocketAddr,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningBridge {
+    /// The URL the page connects to.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/", self.local_addr)
+    }
+
+    /// Serve until the process is stopped.
+    pub async fn wait(self) -> std::io::Result<()> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+/// Bind (loopback only) and serve in a background task.
+pub async fn start(state: BridgeState, listen: SocketAddr) -> Result<RunningBridge, ServerError> {
+    if !listen.ip().is_loopback() {
+        return Err(ServerError::NotLoopback(listen));
+    }
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: listen,
+        source,
+    })?;
+    let app = router(Arc::new(state));
+    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    tracing::info!(%local_addr, "bridge listening");
+    Ok(RunningBridge { local_addr, task })
+}
+
+/// What a launcher needs to open the page: written to the ready file (0600), never to stdout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadyInfo {
+    pub ws_url: String,
+    pub secret: String,
+    pub pid: u32,
+}
+
+/// Write the ready file atomically (temp file 0600, then rename), so a launcher polling for
+/// it never reads a half-written secret and no other user can read it at any point.
+pub fn write_ready_file(path: &Path, info: &ReadyInfo) -> std::io::Result<()> {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+    let json = serde_json::to_vec(info).map_err(std::io::Error::other)?;
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        file.write_all(&json)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}

@@ -1,0 +1,205 @@
+//! One WebSocket session with the join web app.
+//!
+//! The first frame must be `hello` with the per-launch secret and the protocol version;
+//! anything else is answered `unauthorized` (or `protocol_mismatch`) and the socket is closed.
+//! After `welcome`, `start_join` runs a join in the background while the session keeps
+//! reading, so a second request is answered (`busy`) instead of queued, and progress frames
+//! stream out as the phases happen. Malformed frames get `invalid_message`; the session stays.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
+use cxh_wire::bridge::{BridgeErrorKind, ClientMessage, ServerMessage, PROTOCOL_VERSION};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+
+use crate::error::{protocol_error, JoinError};
+use crate::host::host_context;
+use crate::join::{already_joined, run_join, JoinIdentity};
+use crate::secret::Secret;
+use crate::server::BridgeState;
+
+/// A launcher's page says hello at once; a socket that stays silent is not the page.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Sink = SplitSink<WebSocket, Message>;
+type Stream = SplitStream<WebSocket>;
+
+/// Serve one connection until the page closes it.
+pub async fn run(socket: WebSocket, state: Arc<BridgeState>) {
+    let (mut sink, mut stream) = socket.split();
+    if !handshake(&mut sink, &mut stream, &state).await {
+        return;
+    }
+    let (outbox, mut outgoing) = unbounded_channel::<ServerMessage>();
+    loop {
+        tokio::select! {
+            frame = stream.next() => match frame {
+                Some(Ok(Message::Text(text))) => handle_text(text.as_str(), &state, &outbox),
+                Some(Ok(Message::Binary(_))) => reply_invalid(&outbox, "binary frames are not part of the protocol"),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+            },
+            Some(message) = outgoing.recv() => {
+                if send(&mut sink, &message).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    tracing::debug!("session closed");
+}
+
+/// Check the hello; answer welcome, or refuse and close. Returns whether to continue.
+async fn handshake(sink: &mut Sink, stream: &mut Stream, state: &BridgeState) -> bool {
+    let hello = match tokio::time::timeout(HELLO_TIMEOUT, first_text(stream)).await {
+        Ok(Some(text)) => serde_json::from_str::<ClientMessage>(&text).ok(),
+        Ok(None) | Err(_) => None,
+    };
+    let (protocol, secret) = match hello {
+        Some(ClientMessage::Hello { protocol, secret }) => (protocol, Secret::new(secret)),
+        _ => {
+            tracing::warn!("refused a session whose first frame was not a hello");
+            return refuse(
+                sink,
+                BridgeErrorKind::Unauthorized,
+                "the first frame must be hello with the launch secret",
+            )
+            .await;
+        }
+    };
+    if !state.secret.matches(secret.expose()) {
+        tracing::warn!("refused a session with a wrong secret");
+        return refuse(
+            sink,
+            BridgeErrorKind::Unauthorized,
+            "the launch secret is wrong",
+        )
+        .await;
+    }
+    if protocol != PROTOCOL_VERSION {
+        tracing::warn!(
+            protocol,
+            "refused a session speaking another protocol version"
+        );
+        let message =
+            format!("this bridge speaks protocol {PROTOCOL_VERSION}, the page speaks {protocol}");
+        return refuse(sink, BridgeErrorKind::ProtocolMismatch, message).await;
+    }
+    let host = host_context(&state.config, &state.join.store);
+    send(
+        sink,
+        &ServerMessage::Welcome {
+            protocol: PROTOCOL_VERSION,
+            host,
+        },
+    )
+    .await
+    .is_ok()
+}
+
+/// The first text frame, skipping pings; `None` if the socket ends or sends anything else.
+async fn first_text(stream: &mut Stream) -> Option<String> {
+    loop {
+        match stream.next().await? {
+            Ok(Message::Text(text)) => return Some(text.to_string()),
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            _ => return None,
+        }
+    }
+}
+
+async fn refuse(sink: &mut Sink, kind: BridgeErrorKind, message: impl Into<String>) -> bool {
+    let failed = ServerMessage::Failed {
+        error: protocol_error(kind, message),
+    };
+    let _ = send(sink, &failed).await;
+    let reason = match kind {
+        BridgeErrorKind::ProtocolMismatch => "protocol mismatch",
+        _ => "unauthorized",
+    };
+    let close = CloseFrame {
+        code: close_code::POLICY,
+        reason: reason.into(),
+    };
+    let _ = sink.send(Message::Close(Some(close))).await;
+    false
+}
+
+async fn send(sink: &mut Sink, message: &ServerMessage) -> Result<(), axum::Error> {
+    let json = serde_json::to_string(message).expect("server messages always serialise");
+    sink.send(Message::Text(json.into())).await
+}
+
+fn reply_invalid(outbox: &UnboundedSender<ServerMessage>, why: &str) {
+    let _ = outbox.send(ServerMessage::Failed {
+        error: protocol_error(BridgeErrorKind::InvalidMessage, why),
+    });
+}
+
+fn handle_text(text: &str, state: &Arc<BridgeState>, outbox: &UnboundedSender<ServerMessage>) {
+    match serde_json::from_str::<ClientMessage>(text) {
+        Ok(ClientMessage::StartJoin { id_token, nonce }) => {
+            start_join(state, outbox, Secret::new(id_token), nonce)
+        }
+        Ok(ClientMessage::Hello { .. }) => reply_invalid(outbox, "hello was already received"),
+        Err(e) => reply_invalid(outbox, &format!("not a protocol message: {e}")),
+    }
+}
+
+/// Refuse at once when joined or busy; otherwise run the join in the background.
+fn start_join(
+    state: &Arc<BridgeState>,
+    outbox: &UnboundedSender<ServerMessage>,
+    id_token: Secret,
+    nonce: String,
+) {
+    let fail = |error: JoinError| {
+        let _ = outbox.send(ServerMessage::Failed {
+            error: error.to_bridge_error(),
+        });
+    };
+    if let Some(device_id) = already_joined(&state.join.store) {
+        return fail(JoinError::AlreadyJoined(device_id));
+    }
+    let Ok(guard) = state.join_lock.clone().try_lock_owned() else {
+        return fail(JoinError::Busy);
+    };
+    let (state, outbox) = (state.clone(), outbox.clone());
+    // Not tied to the socket: a join DRS has accepted should be installed even if the
+    // page went away meanwhile, or the tenant would keep a device the machine forgot.
+    tokio::spawn(async move {
+        let _one_join_at_a_time = guard;
+        let outcome = join_with_token(&state, &id_token, &nonce, &outbox).await;
+        let message = match outcome {
+            Ok(result) => ServerMessage::Joined { result },
+            Err(error) => {
+                tracing::warn!(error = %error, "join failed");
+                ServerMessage::Failed {
+                    error: error.to_bridge_error(),
+                }
+            }
+        };
+        let _ = outbox.send(message);
+    });
+}
+
+async fn join_with_token(
+    state: &BridgeState,
+    id_token: &Secret,
+    nonce: &str,
+    outbox: &UnboundedSender<ServerMessage>,
+) -> Result<cxh_wire::bridge::JoinResult, JoinError> {
+    let claims = state
+        .validator
+        .validate_id_token(id_token.expose(), nonce)
+        .await?;
+    tracing::info!(upn = %claims.upn, tenant = %claims.tid, "starting a join");
+    let identity = JoinIdentity::from_id_token(id_token.expose(), &claims);
+    let mut progress = |phase, state| {
+        let _ = outbox.send(ServerMessage::Progress { phase, state });
+    };
+    run_join(&state.join, &identity, &mut progress).await
+}

@@ -1,0 +1,278 @@
+//! `host-bridge status`: the device's join state, laid out like `dsregcmd /status`
+//! (boxed section headers, keys right-aligned on the colon), or the same facts as JSON.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+use time::macros::format_description;
+use time::OffsetDateTime;
+
+use crate::keys::provider_for_name;
+use crate::keys::KeyPurpose;
+use crate::store::{JoinInfo, MachineStore, StoreError, CERT_DER_FILE, DEVICE_KEY_FILE};
+
+/// Width of dsregcmd's key column (" DeviceCertificateValidity" is the widest key).
+const KEY_WIDTH: usize = 26;
+/// Inner width of a section box.
+const BOX_WIDTH: usize = 70;
+
+/// The facts `status` reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceStatus {
+    pub azure_ad_joined: bool,
+    pub enterprise_joined: bool,
+    pub domain_joined: bool,
+    pub device_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantDetails>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceDetails {
+    pub device_id: String,
+    pub thumbprint: String,
+    pub certificate_valid_from: String,
+    pub certificate_valid_to: String,
+    pub key_container_id: String,
+    pub key_provider: String,
+    pub tpm_protected: bool,
+    pub device_auth_status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TenantDetails {
+    pub tenant_name: String,
+    pub tenant_id: String,
+    pub auth_code_url: String,
+    pub access_token_url: String,
+    pub mdm_url: String,
+    pub mdm_tou_url: String,
+    pub mdm_compliance_url: String,
+    pub join_srv_version: String,
+    pub join_srv_url: String,
+    pub join_srv_id: String,
+    pub key_srv_version: String,
+    pub key_srv_url: String,
+    pub key_srv_id: String,
+}
+
+/// Read the store. `device_name` is shown when the device is not joined.
+pub fn collect(store: &MachineStore, device_name: &str) -> Result<DeviceStatus, StoreError> {
+    let Some(info) = store.load_join_info()? else {
+        return Ok(DeviceStatus {
+            azure_ad_joined: false,
+            enterprise_joined: false,
+            domain_joined: false,
+            device_name: device_name.to_string(),
+            device: None,
+            tenant: None,
+        });
+    };
+    Ok(DeviceStatus {
+        azure_ad_joined: true,
+        enterprise_joined: false,
+        domain_joined: false,
+        device_name: info.device_name.clone(),
+        device: Some(device_details(&info, device_auth_status(store, &info))),
+        tenant: Some(tenant_details(&info)),
+    })
+}
+
+fn device_details(info: &JoinInfo, device_auth_status: String) -> DeviceDetails {
+    DeviceDetails {
+        device_id: info.device_id.clone(),
+        thumbprint: info.thumbprint.clone(),
+        certificate_valid_from: format_utc(info.certificate.not_before_unix),
+        certificate_valid_to: format_utc(info.certificate.not_after_unix),
+        key_container_id: info.key.container_id.clone(),
+        key_provider: info.key.provider.clone(),
+        tpm_protected: info.key.tpm_protected,
+        device_auth_status,
+    }
+}
+
+fn tenant_details(info: &JoinInfo) -> TenantDetails {
+    let claim = |name: &str| {
+        info.token_claims
+            .get(name)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let discovery = &info.discovery;
+    TenantDetails {
+        tenant_name: info.tenant.display_name.clone(),
+        tenant_id: info.tenant.id.clone(),
+        auth_code_url: discovery
+            .authentication_service
+            .oauth2
+            .auth_code_endpoint
+            .clone(),
+        access_token_url: discovery
+            .authentication_service
+            .oauth2
+            .token_endpoint
+            .clone(),
+        mdm_url: claim("mdm_enrollment_url"),
+        mdm_tou_url: claim("mdm_terms_of_use_url"),
+        mdm_compliance_url: claim("mdm_compliance_url"),
+        join_srv_version: discovery.device_join_service.service_version.clone(),
+        join_srv_url: discovery.device_join_service.join_endpoint.clone(),
+        join_srv_id: discovery.device_join_service.join_resource_id.clone(),
+        key_srv_version: discovery.key_provisioning_service.service_version.clone(),
+        key_srv_url: discovery
+            .key_provisioning_service
+            .key_provision_endpoint
+            .clone(),
+        key_srv_id: discovery
+            .key_provisioning_service
+            .key_provision_resource_id
+            .clone(),
+    }
+}
+
+/// A local stand-in for dsregcmd's DeviceAuthStatus: the certificate is in its validity
+/// period and the stored device key is the one it certifies and can still sign.
+fn device_auth_status(store: &MachineStore, info: &JoinInfo) -> String {
+    match check_device_auth(store, info) {
+        Ok(()) => "SUCCESS".to_string(),
+        Err(reason) => format!("FAILED. {reason}"),
+    }
+}
+
+fn check_device_auth(store: &MachineStore, info: &JoinInfo) -> Result<(), String> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    if now < info.certificate.not_before_unix || now > info.certificate.not_after_unix {
+        return Err("The device certificate is outside its validity period.".into());
+    }
+    let provider = provider_for_name(&info.key.provider).map_err(|e| e.to_string())?;
+    let blob = store
+        .read_join_file(DEVICE_KEY_FILE)
+        .map_err(|e| e.to_string())?;
+    let key = provider
+        .load_key(KeyPurpose::Device, &blob)
+        .map_err(|e| e.to_string())?;
+    let der = store
+        .read_join_file(CERT_DER_FILE)
+        .map_err(|e| e.to_string())?;
+    crate::store::check_certificate(&der, key.public_key(), &info.thumbprint)
+        .map(|_| ())
+        .map_err(|e| format!("The device certificate was refused: {e}."))
+}
+
+/// dsregcmd's timestamp style: `2020-12-22 10:49:16.000 UTC`.
+pub fn format_utc(unix: i64) -> String {
+    let format = format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:3] UTC"
+    );
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| unix.to_string())
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value {
+        "YES"
+    } else {
+        "NO"
+    }
+}
+
+fn section(out: &mut String, title: &str) {
+    let rule = format!("+{}+", "-".repeat(BOX_WIDTH));
+    let _ = writeln!(
+        out,
+        "{rule}\n| {title:<width$}|\n{rule}\n",
+        width = BOX_WIDTH - 1
+    );
+}
+
+fn field(out: &mut String, key: &str, value: &str) {
+    let line = format!("{key:>KEY_WIDTH$} : {value}");
+    let _ = writeln!(out, "{}", line.trim_end());
+}
+
+/// The `dsregcmd /status`-style text.
+pub fn render_text(status: &DeviceStatus) -> String {
+    let mut out = String::new();
+    section(&mut out, "Device State");
+    field(&mut out, "AzureAdJoined", yes_no(status.azure_ad_joined));
+    field(
+        &mut out,
+        "EnterpriseJoined",
+        yes_no(status.enterprise_joined),
+    );
+    field(&mut out, "DomainJoined", yes_no(status.domain_joined));
+    field(&mut out, "Device Name", &status.device_name);
+    if let Some(device) = &status.device {
+        out.push('\n');
+        render_device(&mut out, device);
+    }
+    if let Some(tenant) = &status.tenant {
+        out.push('\n');
+        render_tenant(&mut out, tenant);
+    }
+    out
+}
+
+fn render_device(out: &mut String, device: &DeviceDetails) {
+    section(out, "Device Details");
+    field(out, "DeviceId", &device.device_id);
+    field(out, "Thumbprint", &device.thumbprint);
+    let validity = format!(
+        "[ {} -- {} ]",
+        device.certificate_valid_from, device.certificate_valid_to
+    );
+    field(out, "DeviceCertificateValidity", &validity);
+    field(out, "KeyContainerId", &device.key_container_id);
+    field(out, "KeyProvider", &device.key_provider);
+    field(out, "TpmProtected", yes_no(device.tpm_protected));
+    field(out, "DeviceAuthStatus", &device.device_auth_status);
+}
+
+fn render_tenant(out: &mut String, tenant: &TenantDetails) {
+    section(out, "Tenant Details");
+    field(out, "TenantName", &tenant.tenant_name);
+    field(out, "TenantId", &tenant.tenant_id);
+    field(out, "AuthCodeUrl", &tenant.auth_code_url);
+    field(out, "AccessTokenUrl", &tenant.access_token_url);
+    field(out, "MdmUrl", &tenant.mdm_url);
+    field(out, "MdmTouUrl", &tenant.mdm_tou_url);
+    field(out, "MdmComplianceUrl", &tenant.mdm_compliance_url);
+    field(out, "JoinSrvVersion", &tenant.join_srv_version);
+    field(out, "JoinSrvUrl", &tenant.join_srv_url);
+    field(out, "JoinSrvId", &tenant.join_srv_id);
+    field(out, "KeySrvVersion", &tenant.key_srv_version);
+    field(out, "KeySrvUrl", &tenant.key_srv_url);
+    field(out, "KeySrvId", &tenant.key_srv_id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_look_like_dsregcmd() {
+        assert_eq!(format_utc(1_608_634_156), "2020-12-22 10:49:16.000 UTC");
+    }
+
+    #[test]
+    fn not_joined_shows_only_the_device_state() {
+        let temp = tempfile::tempdir().unwrap();
+        let status = collect(&MachineStore::at(temp.path()), "DESKTOP-123").unwrap();
+        let expected = "\
++----------------------------------------------------------------------+
+| Device State                                                         |
++----------------------------------------------------------------------+
+
+             AzureAdJoined : NO
+          EnterpriseJoined : NO
+              DomainJoined : NO
+               Device Name : DESKTOP-123
+";
+        assert_eq!(render_text(&status), expected);
+    }
+}

@@ -1,0 +1,560 @@
+//! The WebSocket front door and the interactive join through it: origin allowlist, hello
+//! secret, protocol version, malformed frames, then full joins against the fake cloud
+//! (success, refusals, busy, already joined) and what each leaves in the machine store.
+
+mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cxh_wire::bridge::*;
+use futures_util::{SinkExt, StreamExt};
+use host_bridge::config::BridgeConfig;
+use host_bridge::keys::SoftwareKeyProvider;
+use host_bridge::secret::Secret;
+use host_bridge::server::{start, BridgeState, RunningBridge};
+use host_bridge::store::MachineStore;
+use support::{entries, FakeCloud, RegistrationMode, ORIGIN};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Bridge {
+    running: RunningBridge,
+    secret: Secret,
+    _cloud: Arc<FakeCloud>,
+}
+
+async fn bridge(cloud: &Arc<FakeCloud>, state_dir: &Path) -> Bridge {
+    let mut config = BridgeConfig::new(&cloud.base, state_dir)
+        .unwrap()
+        .with_allowed_origins([ORIGIN])
+        .unwrap();
+    config.host.device_name = "DESKTOP-TEST".into();
+    config.host.flow = HostFlow::Settings;
+    config.host.edition = Edition::Enterprise;
+    let secret = Secret::random();
+    let state = BridgeState::new(config, secret.clone(), Arc::new(SoftwareKeyProvider)).unwrap();
+    let running = start(state, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    Bridge {
+        running,
+        secret,
+        _cloud: cloud.clone(),
+    }
+}
+
+async fn connect(bridge: &Bridge, origin: Option<&str>) -> Result<Ws, tungstenite::Error> {
+    let mut request = bridge.running.ws_url().into_client_request().unwrap();
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+async fn send(ws: &mut Ws, message: &ClientMessage) {
+    ws.send(Message::text(serde_json::to_string(message).unwrap()))
+        .await
+        .unwrap();
+}
+
+/// The next protocol frame; panics on close or timeout.
+async fn recv(ws: &mut Ws) -> ServerMessage {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(30), ws.next())
+            .await
+            .expect("timed out")
+            .expect("closed");
+        match frame.unwrap() {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+/// The socket is closed by the server (close frame or end of stream) right after.
+async fn assert_closed(ws: &mut Ws) {
+    let next = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .expect("server kept the socket open");
+    match next {
+        None | Some(Ok(Message::Close(_))) | Some(Err(_)) => {}
+        Some(Ok(other)) => panic!("expected close, got {other:?}"),
+    }
+}
+
+fn failed_kind(message: &ServerMessage) -> BridgeErrorKind {
+    match message {
+        ServerMessage::Failed { error } => error.kind,
+        other => panic!("expected failed, got {other:?}"),
+    }
+}
+
+async fn welcomed(bridge: &Bridge) -> (Ws, HostContext) {
+    let mut ws = connect(bridge, Some(ORIGIN)).await.unwrap();
+    send(
+        &mut ws,
+        &ClientMessage::Hello {
+            protocol: PROTOCOL_VERSION,
+            secret: bridge.secret.expose().into(),
+        },
+    )
+    .await;
+    match recv(&mut ws).await {
+        ServerMessage::Welcome { protocol, host } => {
+            assert_eq!(protocol, PROTOCOL_VERSION);
+            (ws, host)
+        }
+        other => panic!("expected welcome, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_foreign_or_missing_origin_is_refused_with_403() {
+    let cloud = FakeCloud::start().await;
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge(&cloud, temp.path()).await;
+    for origin in [
+        Some("http://evil.example"),
+        Some("http://127.0.0.1:10"),
+        None,
+    ] {
+        match connect(&bridge, origin).await {
+            Err(tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 403, "origin {origin:?}")
+            }
+            Ok(_) => panic!("origin {origin:?} was accepted"),
+            Err(other) => panic!("origin {origin:?}: unexpected error {other}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_first_frame_other_than_hello_is_unauthorized_and_closed() {
+    let cloud = FakeCloud::start().await;
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge(&cloud, temp.path()).await;
+    let mut ws = connect(&bridge, Some(ORIGIN)).await.unwrap();
+    send(
+        &mut ws,
+        &ClientMessage::StartJoin {
+            id_token: "x".into(),
+            nonce: "n".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        failed_kind(&recv(&mut ws).await),
+        BridgeErrorKind::Unauthorized
+    );
+    assert_closed(&mut ws).await;
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_unauthorized_and_closed() {
+    let cloud = FakeCloud::start().await;
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge(&cloud, temp.path()).await;
+    let mut ws = connect(&bridge, Some(ORIGIN)).await.unwrap();
+    let wrong = format!("{}x", bridge.secret.expose());
+    send(
+        &mut ws,
+        &ClientMessage::Hello {
+            protocol: PROTOCOL_VERSION,
+            secret: wrong,
+        },
+    )
+    .await;
+    let reply = recv(&mut ws).await;
+    assert_eq!(failed_kind(&reply), BridgeErrorKind::Unauthorized);
+    assert!(
+        !serde_json::to_string(&reply)
+            .unwrap()
+            .contains(bridge.secret.expose()),
+        "the secret must not leak"
+    );
+    assert_closed(&mut ws).await;
+}
+
+#[tokio::test]
+async fn another_protocol_version_is_a_mismatch_and_closed() {
+    let cloud = FakeCloud::start().await;
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge(&cloud, temp.path()).await;
+    let mut ws = connect(&bridge, Some(ORIGIN)).await.unwrap();
+    send(
+        &mut ws,
+        &ClientMessage::Hello {
+            protocol: PROTOCOL_VERSION + 1,
+            secret: bridge.secret.expose().into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        failed_kind(&recv(&mut ws).await),
+        BridgeErrorKind::ProtocolMismatch
+    );
+    assert_closed(&mut ws).await;
+}
+
+#[tokio::test]
+async fn the_right_secret_gets_welcome_with_the_host_context() {
+    let cloud = FakeCloud::start().await;
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge(&cloud, temp.path()).await;
+    let (_ws, host) = welcomed(&bridge).await;
+    assert_eq!(host.flow, HostFlow::Settings);
+    assert_eq!(host.edition, Edition::Enterprise);
+    assert_eq!(host.platform, Platform::Desktop);
+    assert_eq!(host.authority, cloud.base);
+    assert_eq!(host.device_name, "DESKTOP-TEST");
+    assert_eq!(host.os_version, "10.0.22631.4460");
+    assert_eq!(host.joined_device_id, None);
+}
+
+#[tokio::test]
+async fn malformed_frames_are_answered_and_the_session_stays() {
+    let cloud = FakeCloud::start().await;
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge(&cloud, temp.path()).await;
+    let (mut ws, _) = welcomed(&bridge).await;
+    ws.send(Message::text("{not json")).await.unwrap();
+    assert_eq!(
+        failed_kind(&recv(&mut ws).await),
+        BridgeErrorKind::InvalidMessage
+    );
+    ws.send(Message::text(r#"{"type":"reboot"}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        failed_kind(&recv(&mut ws).await),
+        BridgeErrorKind::InvalidMessage
+    );
+    send(
+        &mut ws,
+        &ClientMessage::Hello {
+            protocol: PROTOCOL_VERSION,
+            secret: bridge.secret.expose().into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        failed_kind(&recv(&mut ws).await),
+        BridgeErrorKind::InvalidMessage
+    );
+}
+
+/// Read frames until `joined` or `failed`, returning the progress seen and the outcome.
+async fn join_outcome(ws: &mut Ws) -> (Vec<(JoinPhase, PhaseState)>, ServerMessage) {
+    let mut progress = Vec::new();
+    loop {
+        match recv(ws).await {
+            ServerMessage::Progress { phase, state } => progress.push((phase, state)),
+            outcome => return (progress, outcome),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_join_reports_every_phase_installs_the_device_and_refuses_a_second_one() {
+    let cloud = FakeCloud::start().await;
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge(&cloud, temp.path()).await;
+    let (mut ws, _) = welcomed(&bridge).await;
+    let token = cloud.id_token("nonce-1");
+    send(
+        &mut ws,
+        &ClientMessage::StartJoin {
+            id_token: token.clone(),
+            nonce: "nonce-1".into(),
+        },
+    )
+    .await;
+    let (progress, outcome) = join_outcome(&mut ws).await;
+
+    let expected: Vec<_> = JoinPhase::ALL
+        .iter()
+        .flat_map(|p| [(*p, PhaseState::Started), (*p, PhaseState::Completed)])
+        .collect();
+    assert_eq!(progress, expected);
+    let ServerMessage::Joined { result } = outcome else {
+        panic!("join failed: {outcome:?}")
+    };
+    assert_eq!(result.tenant_display_name, "Contoso");
+    assert_eq!(result.user_upn, support::UPN);
+    assert_eq!(result.device_name, "DESKTOP-TEST");
+    assert_eq!(
+        result.key_provider,
+        "Microsoft Software Key Storage Provider"
+    );
+    assert!(!result.tpm_protected);
+
+    // What DRS received: the id_token as bearer and a Windows-shaped request.
+    let (auth, request) = cloud.registrations.lock().unwrap()[0].clone();
+    assert_eq!(auth, format!("Bearer {token}"));
+    assert_eq!(request.device_display_name, "DESKTOP-TEST");
+    assert_eq!(request.target_domain, "127.0.0.1");
+
+    // The machine store holds exactly the committed join.
+    assert_eq!(entries(temp.path()), vec!["join"]);
+    let join_files = entries(&temp.path().join("join"));
+    assert_eq!(
+        join_files,
+        vec![
+            "device-cert.der",
+            "device-cert.pem",
+            "device-key.bin",
+            "join-info.json",
+            "transport-key.bin"
+        ]
+    );
+    let info = MachineStore::at(temp.path())
+        .load_join_info()
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.device_id, result.device_id);
+    assert_eq!(info.thumbprint, result.thumbprint);
+    let info_text = std::fs::read_to_string(temp.path().join("join/join-info.json")).unwrap();
+    assert!(
+        !info_text.contains(&token),
+        "join info must cache claims, not the raw token"
+    );
+    assert_eq!(info.token_claims["nonce"], "nonce-1");
+
+    // A second join is refused without contacting DRS, in this session and a new one.
+    let hits = cloud
+        .discovery_hits
+        .load(std::sync::atomic::Ordering::SeqCst);
+    send(
+        &mut ws,
+        &ClientMessage::StartJoin {
+            id_token: cloud.id_token("n2"),
+            nonce: "n2".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        failed_kind(&recv(&mut ws).await),
+        BridgeErrorKind::AlreadyJoined
+    );
+    let (_ws2, host) = welcomed(&bridge).await;
+    assert_eq!(
+        host.joined_device_id.as_deref(),
+        Some(result.device_id.as_str())
+    );
+    assert_eq!(
+        cloud
+            .discovery_hits
+            .load(std::sync::atomic::Ordering::SeqCst),
+        hits
+    );
+    assert_eq!(cloud.registrations.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_token_with_the_wrong_nonce_or_audience_is_refused_before_any_phase() {
+    let cloud = FakeCloud::start().await;
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge(&cloud, temp.path()).await;
+    let (mut ws, _) = welcomed(&bridge).await;
+
+    send(
+        &mut ws,
+        &ClientMessage::StartJoin {
+            id_token: cloud.id_token("nonce-a"),
+            nonce: "nonce-b".into(),
+        },
+    )
+    .await;
+    let (progress, outcome) = join_outcome(&mut ws).await;
+    assert!(progress.is_empty());
+    assert_eq!(failed_kind(&outcome), BridgeErrorKind::InvalidToken);
+
+    let mut claims = cloud.id_token_claims("n");
+    claims.aud = "some-other-app".into();
+    send(
+        &mut ws,
+        &ClientMessage::StartJoin {
+            id_token: cloud.sign(&claims),
+            nonce: "n".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        failed_kind(&join_outcome(&mut ws).await.1),
+        BridgeErrorKind::InvalidToken
+    );
+
+    let mut claims = cloud.id_token_claims("n");
+    claims.iss = "https://sts.windows.net/00000000-0000-0000-0000-000000000000/".into();
+    send(
+        &mut ws,
+        &ClientMessage::StartJoin {
+            id_token: cloud.sign(&claims),
+            nonce: "n".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        failed_kind(&join_outcome(&mut ws).await.1),
+        BridgeErrorKind::InvalidToken
+    );
+
+    let mut claims = cloud.id_token_claims("n");
+    claims.exp -= 7200;
+    claims.nbf -= 7200;
+    send(
+        &mut ws,
+        &ClientMessage::StartJoin {
+            id_token: cloud.sign(&claims),
+            nonce: "n".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        failed_kind(&join_outcome(&mut ws).await.1),
+        BridgeErrorKind::InvalidToken
+    );
+
+    // A token whose signature was tampered with.
+    let token = cloud.id_token("n");
+    let tampered = format!("{}AAAA", &token[..token.len() - 4]);
+    send(
+        &mut ws,
+        &ClientMessage::StartJoin {
+            id_token: tampered,
+            nonce: "n".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        failed_kind(&join_outcome(&mut ws).await.1),
+        BridgeErrorKind::InvalidToken
+    );
+
+    assert_eq!(
+        cloud
+            .discovery_hits
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+    assert!(entries(temp.path()).is_empty());
+}
+
+#[tokio::test]
+async fn a_registration_refused_by_drs_leaves_no_key_or_staging_dir() {
+    let cloud = FakeCloud::start().await;
+    cloud.set_mode(RegistrationMode::Reject);
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge(&cloud, temp.path()).await;
+    let (mut ws, _) = welcomed(&bridge).await;
+    send(
+        &mut ws,
+        &ClientMessage::StartJoin {
+            id_token: cloud.id_token("n"),
+            nonce: "n".into(),
+        },
+    )
+    .await;
+    let (progress, outcome) = join_outcome(&mut ws).await;
+    assert!(
+        progress.contains(&(JoinPhase::CreatingKeys, PhaseState::Completed)),
+        "keys were created first"
+    );
+    let ServerMessage::Failed { error } = outcome else {
+        panic!("expected failure")
+    };
+    assert_eq!(error.kind, BridgeErrorKind::Registration);
+    assert_eq!(error.phase, Some(JoinPhase::Registering));
+    assert!(
+        error.message.contains("device quota"),
+        "the server's reason is passed on: {}",
+        error.message
+    );
+    assert!(
+        entries(temp.path()).is_empty(),
+        "left behind: {:?}",
+        entries(temp.path())
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_key_is_refused_and_nothing_remains() {
+    let cloud = FakeCloud::start().await;
+    cloud.set_mode(RegistrationMode::WrongKey);
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge(&cloud, temp.path()).await;
+    let (mut ws, _) = welcomed(&bridge).await;
+    send(
+        &mut ws,
+        &ClientMessage::StartJoin {
+            id_token: cloud.id_token("n"),
+            nonce: "n".into(),
+        },
+    )
+    .await;
+    let ServerMessage::Failed { error } = join_outcome(&mut ws).await.1 else {
+        panic!("expected failure")
+    };
+    assert_eq!(error.kind, BridgeErrorKind::CertificateInstall);
+    assert_eq!(error.phase, Some(JoinPhase::InstallingCertificate));
+    assert!(
+        error.message.contains("not the device key"),
+        "{}",
+        error.message
+    );
+    assert!(
+        entries(temp.path()).is_empty(),
+        "left behind: {:?}",
+        entries(temp.path())
+    );
+}
+
+#[tokio::test]
+async fn only_one_join_runs_at_a_time() {
+    let cloud = FakeCloud::start().await;
+    cloud.set_mode(RegistrationMode::Slow);
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge(&cloud, temp.path()).await;
+    let (mut first, _) = welcomed(&bridge).await;
+    let (mut second, _) = welcomed(&bridge).await;
+    send(
+        &mut first,
+        &ClientMessage::StartJoin {
+            id_token: cloud.id_token("n"),
+            nonce: "n".into(),
+        },
+    )
+    .await;
+    // Wait until the first join is at DRS, then try a second one.
+    loop {
+        if let ServerMessage::Progress {
+            phase: JoinPhase::Registering,
+            state: PhaseState::Started,
+        } = recv(&mut first).await
+        {
+            break;
+        }
+    }
+    send(
+        &mut second,
+        &ClientMessage::StartJoin {
+            id_token: cloud.id_token("m"),
+            nonce: "m".into(),
+        },
+    )
+    .await;
+    assert_eq!(failed_kind(&recv(&mut second).await), BridgeErrorKind::Busy);
+    let (_, outcome) = join_outcome(&mut first).await;
+    assert!(
+        matches!(outcome, ServerMessage::Joined { .. }),
+        "{outcome:?}"
+    );
+}
