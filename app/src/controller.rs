@@ -1,0 +1,356 @@
+//! The flow running in the browser: reads the launch URL, keeps the session, talks to the
+//! bridge and the authority, and decides which [`Page`] shows. Pages call its methods; it is
+//! shared with them as a Leptos context.
+
+use cxh_wire::bridge::{HostContext, ServerMessage};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::authority::{authorize_url, fetch_jwks, fetch_openid_configuration};
+use crate::bridge::{BridgeConnection, BridgeFailure};
+use crate::crypto::random_hex;
+use crate::flow::{
+    apply_progress, complete_all, entry_page, fail_phase, parse_launch, BackTo, ErrorReason,
+    FlowError, JoinPath, Launch, OtherChoice, Page, PendingSignIn, PhaseBoard, Session,
+    SessionStore, TokenResponse, WorkingOn,
+};
+use crate::id_token::{check_state, validate_id_token};
+
+/// `sessionStorage`, or nothing when the browser refuses it (private modes, sandboxed frames).
+pub struct BrowserStore(Option<web_sys::Storage>);
+
+impl BrowserStore {
+    fn open() -> Self {
+        BrowserStore(web_sys::window().and_then(|window| window.session_storage().ok().flatten()))
+    }
+}
+
+impl SessionStore for BrowserStore {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0.as_ref()?.get_item(key).ok().flatten()
+    }
+    fn set(&self, key: &str, value: &str) {
+        if let Some(storage) = &self.0 {
+            let _ = storage.set_item(key, value);
+        }
+    }
+    fn remove(&self, key: &str) {
+        if let Some(storage) = &self.0 {
+            let _ = storage.remove_item(key);
+        }
+    }
+}
+
+fn session() -> Session<BrowserStore> {
+    Session::new(BrowserStore::open())
+}
+
+/// `location.search` and `location.hash`, empty when unreadable.
+fn launch_url_parts() -> (String, String) {
+    let Some(location) = web_sys::window().map(|window| window.location()) else {
+        return (String::new(), String::new());
+    };
+    (
+        location.search().unwrap_or_default(),
+        location.hash().unwrap_or_default(),
+    )
+}
+
+/// Drop the fragment (bridge secret, id_token) from the address bar and history, keeping the
+/// path, so neither lingers where it could be copied or bookmarked.
+fn forget_fragment(keep_query: bool) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let location = window.location();
+    let mut url = location.pathname().unwrap_or_default();
+    if keep_query {
+        url.push_str(&location.search().unwrap_or_default());
+    }
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+}
+
+fn page_origin() -> String {
+    web_sys::window()
+        .and_then(|window| window.location().origin().ok())
+        .unwrap_or_default()
+}
+
+fn now_seconds() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+/// The flow's reactive state, shared by all pages.
+#[derive(Clone, Copy)]
+pub struct Controller {
+    pub page: RwSignal<Page>,
+    /// The host context from the bridge's welcome (or the session, after a navigation).
+    pub host: RwSignal<Option<HostContext>>,
+    pub phases: RwSignal<PhaseBoard>,
+}
+
+/// The controller provided by [`crate::App`].
+pub fn use_controller() -> Controller {
+    expect_context::<Controller>()
+}
+
+impl Controller {
+    /// Initial state: the host context remembered by the session, if any.
+    pub fn from_session() -> Self {
+        Controller {
+            page: RwSignal::new(Page::Working(WorkingOn::Connecting)),
+            host: RwSignal::new(session().host()),
+            phases: RwSignal::new(PhaseBoard::default()),
+        }
+    }
+
+    fn show(self, page: Page) {
+        self.page.set(page);
+    }
+
+    /// Show an error; Start over is offered when a host is known to start over with.
+    fn fail(self, reason: ErrorReason, detail: Option<String>) {
+        let can_start_over = self.host.get_untracked().is_some();
+        self.show(Page::Error(FlowError::new(reason, detail, can_start_over)));
+    }
+
+    /// Decide the first page from the URL the app was loaded with.
+    pub fn boot(self) {
+        let (query, fragment) = launch_url_parts();
+        match parse_launch(&query, &fragment) {
+            Launch::Handoff(endpoint) => {
+                session().save_bridge(&endpoint);
+                forget_fragment(false);
+                self.connect_then(|controller, host| controller.show(entry_page(&host)));
+            }
+            Launch::Resume => {
+                forget_fragment(true);
+                self.connect_then(|controller, host| controller.show(entry_page(&host)));
+            }
+            Launch::SignIn(context) => {
+                if self.host.get_untracked().is_some() {
+                    self.show(Page::SignIn(context));
+                } else {
+                    self.connect_then(move |controller, _| controller.show(Page::SignIn(context)));
+                }
+            }
+            Launch::Token(response) => {
+                forget_fragment(false);
+                self.show(Page::Working(WorkingOn::CheckingSignIn));
+                spawn_local(async move {
+                    if let Err(error) = self.finish_sign_in(response).await {
+                        self.show(Page::Error(error));
+                    }
+                });
+            }
+            Launch::AuthorityFailed(error) => {
+                forget_fragment(false);
+                let can_start_over = self.host.get_untracked().is_some();
+                self.show(Page::Error(FlowError::from_authority(
+                    &error,
+                    can_start_over,
+                )));
+            }
+        }
+    }
+
+    /// Connect to the bridge from the session, remember its host context, then go on.
+    fn connect_then(self, next: impl FnOnce(Controller, HostContext) + 'static) {
+        let Some(endpoint) = session().bridge() else {
+            self.show(Page::Error(FlowError::new(
+                ErrorReason::NoHost,
+                None,
+                false,
+            )));
+            return;
+        };
+        self.show(Page::Working(WorkingOn::Connecting));
+        spawn_local(async move {
+            match BridgeConnection::connect(&endpoint).await {
+                Ok(connection) => {
+                    let host = connection.host.clone();
+                    connection.close();
+                    session().save_host(&host);
+                    self.host.set(Some(host.clone()));
+                    next(self, host);
+                }
+                Err(failure) => self.fail(ErrorReason::BridgeUnreachable, Some(failure.describe())),
+            }
+        });
+    }
+
+    /// Ownership: a work device goes on to the join options.
+    pub fn choose_work(self) {
+        self.show(Page::JoinOptions);
+    }
+
+    /// Personal use, local account or domain join: explain they are not covered.
+    pub fn choose_other(self, choice: OtherChoice) {
+        let back = match choice {
+            OtherChoice::Personal => BackTo::Ownership,
+            OtherChoice::LocalAccount | OtherChoice::DomainJoin => BackTo::JoinOptions,
+        };
+        self.show(Page::NotCovered {
+            choice,
+            back: Some(back),
+        });
+    }
+
+    pub fn go_back(self, to: BackTo) {
+        self.show(match to {
+            BackTo::Ownership => Page::Ownership,
+            BackTo::JoinOptions => Page::JoinOptions,
+        });
+    }
+
+    /// Join Entra ID: make the sign-in request (seed 001 phase B) and leave for the authority.
+    pub fn join_entra(self) {
+        self.show(Page::Working(WorkingOn::Redirecting));
+        spawn_local(async move {
+            let configuration = match fetch_openid_configuration().await {
+                Ok(configuration) => configuration,
+                Err(why) => return self.fail(ErrorReason::AuthorityUnreachable, Some(why)),
+            };
+            let (Some(nonce), Some(state)) = (random_hex(), random_hex()) else {
+                return self.fail(ErrorReason::NoRandomness, None);
+            };
+            let pending = PendingSignIn { nonce, state };
+            let session = session();
+            session.save_pending_sign_in(&pending);
+            session.save_path(JoinPath::EntraJoin);
+            // Without storage the answer could never be checked: stop here, not after sign-in.
+            if session.pending_sign_in().as_ref() != Some(&pending) {
+                return self.fail(
+                    ErrorReason::SessionLost,
+                    Some("sessionStorage is unavailable".into()),
+                );
+            }
+            let url = authorize_url(
+                &configuration.authorization_endpoint,
+                &page_origin(),
+                &pending.nonce,
+                &pending.state,
+            );
+            let navigated = web_sys::window().map(|window| window.location().assign(&url));
+            if !matches!(navigated, Some(Ok(()))) {
+                self.fail(ErrorReason::AuthorityUnreachable, None);
+            }
+        });
+    }
+
+    /// Back from the sign-in page: the pending request is abandoned.
+    pub fn back_from_sign_in(self) {
+        let session = session();
+        session.clear_pending_sign_in();
+        session.clear_path();
+        forget_fragment(false);
+        self.show(Page::JoinOptions);
+    }
+
+    /// Start over after an error: forget the sign-in, back to the join options.
+    pub fn start_over(self) {
+        let session = session();
+        session.clear_pending_sign_in();
+        session.clear_path();
+        forget_fragment(false);
+        self.phases.set(PhaseBoard::default());
+        if self.host.get_untracked().is_some() {
+            self.show(Page::JoinOptions);
+        } else {
+            self.connect_then(|controller, _| controller.show(Page::JoinOptions));
+        }
+    }
+
+    /// The user finished on the done page: the session is no longer needed. What comes next
+    /// (the rest of OOBE, or signing out in Settings) belongs to the host, which the window
+    /// returns to.
+    pub fn finish(self) {
+        session().clear_all();
+        if let Some(window) = web_sys::window() {
+            let _ = window.close();
+        }
+    }
+
+    /// Back from the authority with an id_token: check it, then have the bridge join.
+    async fn finish_sign_in(self, response: TokenResponse) -> Result<(), FlowError> {
+        let can_start_over = self.host.get_untracked().is_some();
+        let session = session();
+        let pending = session
+            .pending_sign_in()
+            .ok_or_else(|| FlowError::new(ErrorReason::SessionLost, None, can_start_over))?;
+        let invalid = |error: crate::id_token::TokenError| {
+            FlowError::new(
+                ErrorReason::InvalidToken,
+                Some(error.to_string()),
+                can_start_over,
+            )
+        };
+        let unreachable = |why: String| {
+            FlowError::new(ErrorReason::AuthorityUnreachable, Some(why), can_start_over)
+        };
+
+        check_state(response.state.as_deref(), &pending.state).map_err(invalid)?;
+        let configuration = fetch_openid_configuration().await.map_err(unreachable)?;
+        let jwks = fetch_jwks(&configuration.jwks_uri)
+            .await
+            .map_err(unreachable)?;
+        validate_id_token(
+            &response.id_token,
+            &jwks,
+            &configuration.issuer,
+            &pending.nonce,
+            now_seconds(),
+        )
+        .map_err(invalid)?;
+        // Single use: a replayed redirect must not pass again.
+        session.clear_pending_sign_in();
+
+        let endpoint = session
+            .bridge()
+            .ok_or_else(|| FlowError::new(ErrorReason::NoHost, None, false))?;
+        let mut bridge = BridgeConnection::connect(&endpoint)
+            .await
+            .map_err(|failure| {
+                FlowError::new(
+                    ErrorReason::BridgeUnreachable,
+                    Some(failure.describe()),
+                    can_start_over,
+                )
+            })?;
+        session.save_host(&bridge.host);
+        self.host.set(Some(bridge.host.clone()));
+        self.phases.set(PhaseBoard::default());
+        self.show(Page::Progress);
+
+        let lost = |failure: BridgeFailure| {
+            FlowError::new(ErrorReason::BridgeLost, Some(failure.describe()), true)
+        };
+        bridge
+            .start_join(&response.id_token, &pending.nonce)
+            .await
+            .map_err(lost)?;
+        loop {
+            match bridge.next().await.map_err(lost)? {
+                ServerMessage::Progress { phase, state } => self
+                    .phases
+                    .update(|board| apply_progress(board, phase, state)),
+                ServerMessage::Joined { result } => {
+                    bridge.close();
+                    self.phases.update(complete_all);
+                    session.clear_path();
+                    self.show(Page::Done(result));
+                    return Ok(());
+                }
+                ServerMessage::Failed { error } => {
+                    bridge.close();
+                    self.phases.update(|board| fail_phase(board, error.phase));
+                    return Err(FlowError::from_bridge(&error));
+                }
+                // A repeated welcome carries nothing new for a join under way.
+                ServerMessage::Welcome { .. } => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Done page: the device is joined; what it was joined as, and how to go on (Continue in
+//! OOBE, sign out in Settings so the work account can sign in).
+
+use cxh_wire::bridge::{HostFlow, JoinResult};
+use leptos::prelude::*;
+
+use super::{ActionRow, PageHeading};
+use crate::controller::use_controller;
+use crate::i18n::{format, t, Text};
+
+#[component]
+pub fn DonePage(result: JoinResult) -> impl IntoView {
+    let controller = use_controller();
+    let in_settings = controller
+        .host
+        .get_untracked()
+        .is_some_and(|host| host.flow == HostFlow::Settings);
+    let heading = format(Text::DoneHeading, &[&result.tenant_display_name]);
+    view! {
+        <PageHeading name="done" text=heading />
+        <p class="intro">{t(Text::DoneIntro)}</p>
+        <dl class="details">
+            <dt>{t(Text::DeviceNameLabel)}</dt>
+            <dd data-testid="done-device-name">{result.device_name}</dd>
+            <dt>{t(Text::TenantLabel)}</dt>
+            <dd data-testid="done-tenant">{result.tenant_display_name}</dd>
+            <dt>{t(Text::UserLabel)}</dt>
+            <dd data-testid="done-user">{result.user_upn}</dd>
+            <dt>{t(Text::DeviceIdLabel)}</dt>
+            <dd data-testid="done-device-id">{result.device_id}</dd>
+        </dl>
+        {in_settings.then(|| view! { <p class="intro">{t(Text::SignOutDetail)}</p> })}
+        <ActionRow>
+            {if in_settings {
+                view! {
+                    <button type="button" class="btn btn-primary" data-testid="btn-sign-out"
+                        on:click=move |_| controller.finish()>
+                        {t(Text::SignOutToFinish)}
+                    </button>
+                }.into_any()
+            } else {
+                view! {
+                    <button type="button" class="btn btn-primary" data-testid="btn-continue"
+                        on:click=move |_| controller.finish()>
+                        {t(Text::Continue)}
+                    </button>
+                }.into_any()
+            }}
+        </ActionRow>
+    }
+}

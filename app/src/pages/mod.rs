@@ -1,0 +1,81 @@
+//! One module per page, plus the pieces every page shares: the focused heading and the button
+//! row with Back on the left and the forward action on the right.
+
+pub mod done;
+pub mod error;
+pub mod join_options;
+pub mod local_account;
+pub mod ownership;
+pub mod progress;
+pub mod sign_in;
+pub mod working;
+
+use leptos::html;
+use leptos::prelude::*;
+
+/// The page's `<h1>`. It takes focus when the page shows, so keyboard and screen-reader users
+/// start at the new page instead of on a button that no longer exists.
+#[component]
+pub fn PageHeading(
+    /// Page name for the stable selector `data-testid="page-<name>"`.
+    name: &'static str,
+    #[prop(into)] text: String,
+) -> impl IntoView {
+    let heading = NodeRef::<html::H1>::new();
+    Effect::new(move |_| {
+        if let Some(element) = heading.get() {
+            let _ = element.focus();
+        }
+    });
+    view! {
+        <h1 class="page-heading" tabindex="-1" node_ref=heading data-testid=format!("page-{name}")>
+            {text}
+        </h1>
+    }
+}
+
+/// The row of page actions: Back (when there is somewhere to go back to) at the start, the
+/// forward actions at the end, on every page in the same place.
+#[component]
+pub fn ActionRow(
+    /// Where Back goes; no Back button when `None`.
+    #[prop(optional)]
+    back: Option<Callback<()>>,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <div class="actions">
+            <div class="actions-start">
+                {back.map(|back| view! {
+                    <button type="button" class="btn btn-secondary" data-testid="btn-back"
+                        on:click=move |_| back.run(())>
+                        {crate::i18n::t(crate::i18n::Text::Back)}
+                    </button>
+                })}
+            </div>
+            <div class="actions-end">{children.map(|children| children())}</div>
+        </div>
+    }
+}
+
+/// A large option button (title and explanation), as on the OOBE choice pages.
+#[component]
+pub fn ChoiceButton(
+    testid: &'static str,
+    title: &'static str,
+    detail: &'static str,
+    #[prop(optional)] primary: bool,
+    on_choose: Callback<()>,
+) -> impl IntoView {
+    let class = if primary {
+        "choice choice-primary"
+    } else {
+        "choice"
+    };
+    view! {
+        <button type="button" class=class data-testid=testid on:click=move |_| on_choose.run(())>
+            <span class="choice-title">{title}</span>
+            <span class="choice-detail">{detail}</span>
+        </button>
+    }
+}

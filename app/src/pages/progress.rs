@@ -1,0 +1,60 @@
+//! Join progress: the six dsreg phases as a list, each pending, in progress, done or failed,
+//! updated from the bridge's `progress` frames inside a polite live region.
+
+use cxh_wire::bridge::JoinPhase;
+use leptos::prelude::*;
+
+use super::PageHeading;
+use crate::controller::use_controller;
+use crate::flow::PhaseStatus;
+use crate::i18n::{t, Text};
+
+/// The name of a phase as the user reads it.
+pub fn phase_text(phase: JoinPhase) -> Text {
+    match phase {
+        JoinPhase::Discovering => Text::PhaseDiscovering,
+        JoinPhase::CreatingKeys => Text::PhaseCreatingKeys,
+        JoinPhase::BuildingRequest => Text::PhaseBuildingRequest,
+        JoinPhase::Registering => Text::PhaseRegistering,
+        JoinPhase::InstallingCertificate => Text::PhaseInstallingCertificate,
+        JoinPhase::SavingJoinInfo => Text::PhaseSavingJoinInfo,
+    }
+}
+
+fn status_text(status: PhaseStatus) -> Text {
+    match status {
+        PhaseStatus::Pending => Text::StatePending,
+        PhaseStatus::InProgress => Text::StateInProgress,
+        PhaseStatus::Done => Text::StateDone,
+        PhaseStatus::Failed => Text::StateFailed,
+    }
+}
+
+#[component]
+pub fn ProgressPage() -> impl IntoView {
+    view! {
+        <PageHeading name="progress" text=t(Text::ProgressHeading) />
+        <p class="intro">{t(Text::ProgressIntro)}</p>
+        <div aria-live="polite" class="phases-region">
+            <ol class="phases">
+                {JoinPhase::ALL.iter().enumerate().map(|(index, phase)| view! {
+                    <PhaseItem index=index phase=*phase />
+                }).collect_view()}
+            </ol>
+        </div>
+    }
+}
+
+#[component]
+fn PhaseItem(index: usize, phase: JoinPhase) -> impl IntoView {
+    let controller = use_controller();
+    let status = Memo::new(move |_| controller.phases.with(|board| board[index]));
+    view! {
+        <li class="phase" data-testid=format!("phase-{}", phase.as_str())
+            data-state=move || status.get().as_str()>
+            <span class="phase-icon" aria-hidden="true"></span>
+            <span class="phase-name">{t(phase_text(phase))}</span>
+            <span class="phase-state">{move || t(status_text(status.get()))}</span>
+        </li>
+    }
+}
