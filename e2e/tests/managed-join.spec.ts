@@ -56,9 +56,10 @@ test('a managed user joins the device and both sides agree on the result', async
   expect(String((device!.AlternativeSecurityIds as string[])[0])).toContain(thumbprint);
 
   // ...and the bridge's machine store says the same, like `dsregcmd /status`.
-  const status = stack.bridgeStatus();
-  expect(status.device_id).toBe(deviceId);
-  expect(status.thumbprint).toBe(thumbprint);
+  const status = stack.bridgeStatus() as { azure_ad_joined: boolean; device: { device_id: string; thumbprint: string } };
+  expect(status.azure_ad_joined).toBe(true);
+  expect(status.device.device_id).toBe(deviceId);
+  expect(status.device.thumbprint).toBe(thumbprint);
   const text = stack.bridgeStatusText();
   expect(text).toMatch(/AzureAdJoined : YES/);
   expect(text).toContain(`DeviceId : ${deviceId}`);
