@@ -176,10 +176,20 @@ pub struct BridgeError {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// Answer to a valid Hello.
-    Welcome { protocol: u32, host: HostContext },
-    Progress { phase: JoinPhase, state: PhaseState },
-    Joined { result: JoinResult },
-    Failed { error: BridgeError },
+    Welcome {
+        protocol: u32,
+        host: HostContext,
+    },
+    Progress {
+        phase: JoinPhase,
+        state: PhaseState,
+    },
+    Joined {
+        result: JoinResult,
+    },
+    Failed {
+        error: BridgeError,
+    },
 }
 
 #[cfg(test)]
@@ -188,9 +198,18 @@ mod tests {
 
     #[test]
     fn frames_are_tagged_snake_case_json() {
-        let hello = ClientMessage::Hello { protocol: PROTOCOL_VERSION, secret: "s".into() };
-        assert_eq!(serde_json::to_string(&hello).unwrap(), r#"{"type":"hello","protocol":1,"secret":"s"}"#);
-        let progress = ServerMessage::Progress { phase: JoinPhase::CreatingKeys, state: PhaseState::Started };
+        let hello = ClientMessage::Hello {
+            protocol: PROTOCOL_VERSION,
+            secret: "s".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&hello).unwrap(),
+            r#"{"type":"hello","protocol":1,"secret":"s"}"#
+        );
+        let progress = ServerMessage::Progress {
+            phase: JoinPhase::CreatingKeys,
+            state: PhaseState::Started,
+        };
         assert_eq!(
             serde_json::to_string(&progress).unwrap(),
             r#"{"type":"progress","phase":"creating_keys","state":"started"}"#

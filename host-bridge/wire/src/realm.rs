@@ -35,17 +35,37 @@ pub struct UserRealm {
     pub name_space_type: NameSpaceType,
     #[serde(rename = "Login")]
     pub login: String,
-    #[serde(rename = "DomainName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DomainName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub domain_name: Option<String>,
-    #[serde(rename = "FederationBrandName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "FederationBrandName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub federation_brand_name: Option<String>,
-    #[serde(rename = "IsDomainVerified", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IsDomainVerified",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub is_domain_verified: Option<u8>,
-    #[serde(rename = "federation_protocol", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "federation_protocol",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub federation_protocol: Option<String>,
     #[serde(rename = "AuthURL", default, skip_serializing_if = "Option::is_none")]
     pub auth_url: Option<String>,
-    #[serde(rename = "TenantBrandingInfo", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "TenantBrandingInfo",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub tenant_branding_info: Vec<TenantBrandingInfo>,
     /// Sent by today's service ("microsoftonline.com"); absent in older answers (seed 001).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -65,9 +65,17 @@ pub struct RegistrationRequest {
     pub device_display_name: String,
     #[serde(rename = "JoinType")]
     pub join_type: u32,
-    #[serde(rename = "AikCertificate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "AikCertificate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub aik_certificate: Option<String>,
-    #[serde(rename = "AttestationData", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "AttestationData",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub attestation_data: Option<String>,
     #[serde(rename = "Attributes", default)]
     pub attributes: RegistrationAttributes,
@@ -103,7 +111,11 @@ pub struct RegistrationResponse {
     pub certificate: IssuedCertificate,
     #[serde(rename = "User")]
     pub user: RegisteredUser,
-    #[serde(rename = "MembershipChanges", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "MembershipChanges",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub membership_changes: Vec<MembershipChange>,
 }
 

@@ -43,7 +43,13 @@ pub fn encode(exponent_be: &[u8], modulus_be: &[u8]) -> Vec<u8> {
     let bit_length = (modulus.len() as u32) * 8;
     let mut blob = Vec::with_capacity(HEADER_LEN + exponent.len() + modulus.len());
     blob.extend_from_slice(MAGIC);
-    for field in [bit_length, exponent.len() as u32, modulus.len() as u32, 0, 0] {
+    for field in [
+        bit_length,
+        exponent.len() as u32,
+        modulus.len() as u32,
+        0,
+        0,
+    ] {
         blob.extend_from_slice(&field.to_le_bytes());
     }
     blob.extend_from_slice(exponent);
@@ -72,14 +78,24 @@ pub fn decode(blob: &[u8]) -> Result<RsaPublicParts, BlobError> {
     }
     let expected = HEADER_LEN + exp_len as usize + mod_len as usize;
     if blob.len() != expected {
-        return Err(BlobError::LengthMismatch { expected, actual: blob.len() });
+        return Err(BlobError::LengthMismatch {
+            expected,
+            actual: blob.len(),
+        });
     }
     if bit_length.div_ceil(8) != mod_len {
-        return Err(BlobError::BitLengthMismatch { bits: bit_length, modulus_len: mod_len as usize });
+        return Err(BlobError::BitLengthMismatch {
+            bits: bit_length,
+            modulus_len: mod_len as usize,
+        });
     }
     let exponent = blob[HEADER_LEN..HEADER_LEN + exp_len as usize].to_vec();
     let modulus = blob[HEADER_LEN + exp_len as usize..].to_vec();
-    Ok(RsaPublicParts { bit_length, exponent, modulus })
+    Ok(RsaPublicParts {
+        bit_length,
+        exponent,
+        modulus,
+    })
 }
 
 #[cfg(test)]
@@ -99,7 +115,10 @@ mod tests {
         let blob = encode(&[0x01, 0x00, 0x01], &sample_modulus());
         let b64 = base64::engine::general_purpose::STANDARD.encode(&blob);
         assert!(b64.starts_with("UlNBMQAIAAAD"), "{b64}");
-        assert_eq!(&blob[..24], &[b'R', b'S', b'A', b'1', 0, 8, 0, 0, 3, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            &blob[..24],
+            &[b'R', b'S', b'A', b'1', 0, 8, 0, 0, 3, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        );
         assert_eq!(blob.len(), 24 + 3 + 256);
     }
 
@@ -123,7 +142,10 @@ mod tests {
         bad[3] = b'2';
         assert!(matches!(decode(&bad), Err(BlobError::BadMagic(_))));
         let good = encode(&[1, 0, 1], &sample_modulus());
-        assert!(matches!(decode(&good[..100]), Err(BlobError::LengthMismatch { .. })));
+        assert!(matches!(
+            decode(&good[..100]),
+            Err(BlobError::LengthMismatch { .. })
+        ));
         assert_eq!(decode(&good[..10]), Err(BlobError::TooShort(10)));
     }
 }

@@ -18,7 +18,11 @@ fn fixture(name: &str) -> Value {
 fn round_trip<T: DeserializeOwned + Serialize>(name: &str) -> T {
     let original = fixture(name);
     let typed: T = serde_json::from_value(original.clone()).unwrap();
-    assert_eq!(serde_json::to_value(&typed).unwrap(), original, "{name} changed in a round trip");
+    assert_eq!(
+        serde_json::to_value(&typed).unwrap(),
+        original,
+        "{name} changed in a round trip"
+    );
     typed
 }
 
@@ -33,7 +37,10 @@ fn openid_configuration_of_seed_001() {
 fn federated_user_realm_of_seed_001() {
     let realm: UserRealm = round_trip("userrealm-federated.seed001.json");
     assert_eq!(realm.name_space_type, NameSpaceType::Federated);
-    assert!(realm.auth_url.unwrap().contains("wa=wsignin1.0&wtrealm=urn%3afederation%3aMicrosoftOnline"));
+    assert!(realm
+        .auth_url
+        .unwrap()
+        .contains("wa=wsignin1.0&wtrealm=urn%3afederation%3aMicrosoftOnline"));
 }
 
 #[test]
@@ -47,8 +54,14 @@ fn id_token_claims_of_seed_001() {
 #[test]
 fn discovery_document_of_the_public_spec() {
     let doc: DiscoveryDocument = round_trip("discovery.aad-join-spec.json");
-    assert_eq!(doc.device_join_service.join_endpoint, "https://enterpriseregistration.windows.net/EnrollmentServer/device/");
-    assert_eq!(doc.device_registration_service.registration_resource_id, cxh_wire::consts::DRS_RESOURCE_ID);
+    assert_eq!(
+        doc.device_join_service.join_endpoint,
+        "https://enterpriseregistration.windows.net/EnrollmentServer/device/"
+    );
+    assert_eq!(
+        doc.device_registration_service.registration_resource_id,
+        cxh_wire::consts::DRS_RESOURCE_ID
+    );
 }
 
 #[test]
@@ -62,7 +75,8 @@ fn registration_request_as_windows_sends_it() {
 #[test]
 fn registration_request_attributes_accept_bools_and_other_casings() {
     let mut value = fixture("registration-request.wire-facts.json");
-    value["Attributes"] = serde_json::json!({"reuseDevice": true, "ReturnClientSid": "True", "SharedDevice": false});
+    value["Attributes"] =
+        serde_json::json!({"reuseDevice": true, "ReturnClientSid": "True", "SharedDevice": false});
     let request: RegistrationRequest = serde_json::from_value(value).unwrap();
     assert_eq!(request.attributes.reuse_device, Some(true));
     assert_eq!(request.attributes.return_client_sid, Some(true));
