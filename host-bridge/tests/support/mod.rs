@@ -198,6 +198,7 @@ impl FakeCloud {
                 issuer: Name::from_str("CN=MS-Organization-Access,DC=windows,DC=net").unwrap(),
                 enable_key_agreement: false,
                 enable_key_encipherment: false,
+                include_subject_key_identifier: true,
             },
             SerialNumber::from(42u32),
             Validity::from_now(Duration::from_secs(365 * 24 * 3600)).unwrap(),
