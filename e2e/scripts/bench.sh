@@ -32,7 +32,7 @@ start_stack "$ROOT/e2e/.state/bench"
 timings="$STACK_DIR/timings.txt"; : > "$timings"
 for i in $(seq 1 "$RUNS"); do
   printf '    run %d/%d\n' "$i" "$RUNS"
-  echo "Correct-Horse-42" | "$ROOT/target/debug/host-bridge" join --authority "$AUTHORITY" \
+  echo "Correct-Horse-42" | RUST_LOG=warn "$ROOT/target/debug/host-bridge" join --authority "$AUTHORITY" \
     --username adele.vance@contoso.com --password-stdin --state-dir "$STACK_DIR/run-$i" \
     --device-name "BENCH-$i" --timings | grep '^timing ' >> "$timings"
 done
