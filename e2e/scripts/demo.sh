@@ -19,6 +19,7 @@ start_stack "$ROOT/e2e/.state/demo" "${CXH_FLOW:-oobe}" "${CXH_EDITION:-professi
 note "authority (emulator): $AUTHORITY"
 note "host bridge:          $WS_URL"
 note "sign in as adele.vance@contoso.com / Correct-Horse-42 (more users in e2e/tenants/contoso.toml)"
+note "keys:                 in swtpm at $TPM_TCTI"
 note "after the join:       target/debug/host-bridge status --state-dir $STACK_DIR/bridge"
 printf '\nOpen the join experience at:\n  %s\n\n' "$LAUNCH_URL"
 

@@ -1,5 +1,6 @@
 # Starts the tenant emulator and the host bridge for the demo and the benchmarks (sourced).
-# Sets AUTHORITY, WS_URL, BRIDGE_SECRET, LAUNCH_URL, STACK_DIR; stop_stack kills both.
+# Sets AUTHORITY, WS_URL, BRIDGE_SECRET, LAUNCH_URL, STACK_DIR, TPM_TCTI; stop_stack kills all.
+# The bridge keeps its keys in a private swtpm (state in $STACK_DIR/tpm), started first.
 # Why a shell copy beside e2e/tests/support/stack.ts: the demo and benchmarks run without Node.
 
 start_stack() {
@@ -11,7 +12,8 @@ start_stack() {
   EMULATOR_PID=$!
   wait_for_file "$STACK_DIR/emulator.ready" 30 "the tenant emulator" || { cat "$STACK_DIR/emulator.log" >&2; return 1; }
   AUTHORITY="$(json_field "$STACK_DIR/emulator.ready" http_url)"
-  "$ROOT/target/debug/host-bridge" serve --authority "$AUTHORITY" --allowed-origin "$AUTHORITY" \
+  start_swtpm "$STACK_DIR/tpm" || return 1
+  "$ROOT/target/debug/host-bridge" serve --key-protection tpm --tpm-tcti "$TPM_TCTI" --authority "$AUTHORITY" --allowed-origin "$AUTHORITY" \
     --state-dir "$STACK_DIR/bridge" --flow "$flow" --edition "$edition" \
     --ready-file "$STACK_DIR/bridge.ready" >"$STACK_DIR/bridge.log" 2>&1 &
   BRIDGE_PID=$!
@@ -22,8 +24,35 @@ start_stack() {
   LAUNCH_URL="$AUTHORITY/WebApp/CloudDomainJoin/4#bridge=$ws_enc&secret=$BRIDGE_SECRET"
 }
 
+# start_swtpm DIR: a swtpm on a free port pair with its state in DIR; sets TPM_TCTI, SWTPM_PID.
+start_swtpm() {
+  local dir="$1" port
+  mkdir -p "$dir"
+  port="$(python3 -c 'import socket
+for _ in range(50):
+    a = socket.socket(); a.bind(("127.0.0.1", 0)); p = a.getsockname()[1]
+    b = socket.socket()
+    try:
+        b.bind(("127.0.0.1", p + 1)); print(p); break
+    except OSError: pass
+    finally: a.close(); b.close()')"
+  swtpm socket --tpm2 --tpmstate "dir=$dir" --server "type=tcp,port=$port,bindaddr=127.0.0.1" \
+    --ctrl "type=tcp,port=$((port + 1)),bindaddr=127.0.0.1" --flags not-need-init,startup-clear \
+    >"$dir.log" 2>&1 &
+  SWTPM_PID=$!
+  TPM_TCTI="swtpm:host=127.0.0.1,port=$port"
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "error: swtpm did not listen on port $port" >&2; return 1
+}
+
+stop_swtpm() { [ -n "${SWTPM_PID:-}" ] && kill "$SWTPM_PID" 2>/dev/null || true; }
+
 stop_stack() {
   [ -n "${BRIDGE_PID:-}" ] && kill "$BRIDGE_PID" 2>/dev/null || true
   [ -n "${EMULATOR_PID:-}" ] && kill "$EMULATOR_PID" 2>/dev/null || true
+  stop_swtpm
   wait 2>/dev/null || true
 }

@@ -54,14 +54,23 @@ test('a managed user joins the device and both sides agree on the result', async
   const thumbprint = String(device!.Thumbprint);
   expect(thumbprint).toMatch(/^[0-9A-F]{40}$/);
   expect(String((device!.AlternativeSecurityIds as string[])[0])).toContain(thumbprint);
+  // The transport key came with a TPM certification the emulator verified.
+  expect(device!.Attested).toBe(true);
 
   // ...and the bridge's machine store says the same, like `dsregcmd /status`.
-  const status = stack.bridgeStatus() as { azure_ad_joined: boolean; device: { device_id: string; thumbprint: string } };
+  const status = stack.bridgeStatus() as {
+    azure_ad_joined: boolean;
+    device: { device_id: string; thumbprint: string; tpm_protected: boolean; key_provider: string; device_auth_status: string };
+  };
   expect(status.azure_ad_joined).toBe(true);
+  expect(status.device.tpm_protected).toBe(true);
+  expect(status.device.key_provider).toBe('Microsoft Platform Crypto Provider');
+  expect(status.device.device_auth_status).toBe('SUCCESS');
   expect(status.device.device_id).toBe(deviceId);
   expect(status.device.thumbprint).toBe(thumbprint);
   const text = stack.bridgeStatusText();
   expect(text).toMatch(/AzureAdJoined : YES/);
+  expect(text).toMatch(/TpmProtected : YES/);
   expect(text).toContain(`DeviceId : ${deviceId}`);
   expect(text).toContain(`Thumbprint : ${thumbprint}`);
 });

@@ -11,16 +11,18 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use cxh_wire::bridge::{JoinPhase, JoinResult, PhaseState};
 use cxh_wire::discovery::DiscoveryDocument;
+use cxh_wire::key_attestation::KeyAttestation;
 use cxh_wire::oidc::{AccessTokenClaims, IdTokenClaims};
 use cxh_wire::registration::RegistrationResponse;
+use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 
 use crate::config::BridgeConfig;
 use crate::csr::build_device_csr;
 use crate::discovery::{discover, upn_domain};
 use crate::error::JoinError;
-use crate::keys::{KeyProvider, KeyPurpose, ProviderKey};
-use crate::registration::{build_request, register, DeviceFacts};
+use crate::keys::{KeyError, KeyProvider, KeyPurpose, ProviderKey};
+use crate::registration::{attach_attestation, build_request, register, DeviceFacts};
 use crate::secret::Secret;
 use crate::store::{
     check_certificate, CertificateError, CertificateValidity, CheckedCertificate, JoinInfo,
@@ -83,8 +85,8 @@ pub type Progress<'a> = dyn FnMut(JoinPhase, PhaseState) + Send + 'a;
 
 /// The two keys of a join.
 struct JoinKeys {
-    device: Box<dyn ProviderKey>,
-    transport: Box<dyn ProviderKey>,
+    device: Arc<dyn ProviderKey>,
+    transport: Arc<dyn ProviderKey>,
     container_id: String,
 }
 
@@ -111,6 +113,8 @@ pub async fn run_join(
         return Err(JoinError::AlreadyJoined(device_id));
     }
     let domain = upn_domain(&identity.upn)?;
+    // A required TPM that is not there must stop the join before the cloud hears of it.
+    blocking(ctx.keys.clone(), |provider| provider.check_available()).await?;
 
     progress(JoinPhase::Discovering, PhaseState::Started);
     let discovery = discover(&ctx.http, &ctx.config.drs, &domain).await?;
@@ -126,13 +130,17 @@ pub async fn run_join(
     progress(JoinPhase::CreatingKeys, PhaseState::Completed);
 
     progress(JoinPhase::BuildingRequest, PhaseState::Started);
-    let csr = build_device_csr(keys.device.as_ref())?;
+    let csr = build_csr(keys.device.clone()).await?;
+    let attestation = attest_transport_key(ctx.keys.clone(), keys.transport.clone(), &csr).await?;
     let facts = DeviceFacts {
         target_domain: ctx.config.drs.host_str().unwrap_or_default(),
         os_version: &ctx.config.host.os_version,
         device_display_name: &ctx.config.host.device_name,
     };
-    let request = build_request(&csr, keys.transport.public_key(), &facts);
+    let mut request = build_request(&csr, keys.transport.public_key(), &facts);
+    if let Some(attestation) = &attestation {
+        attach_attestation(&mut request, attestation).map_err(JoinError::KeyCreation)?;
+    }
     progress(JoinPhase::BuildingRequest, PhaseState::Completed);
 
     progress(JoinPhase::Registering, PhaseState::Started);
@@ -145,7 +153,8 @@ pub async fn run_join(
     progress(JoinPhase::InstallingCertificate, PhaseState::Completed);
 
     progress(JoinPhase::SavingJoinInfo, PhaseState::Started);
-    let info = join_info(ctx, identity, &discovery, &certificate, &keys);
+    let mut info = join_info(ctx, identity, &discovery, &certificate, &keys);
+    info.key.transport_key_attested = attestation.is_some();
     staged
         .write_join_info(&info)
         .map_err(|e| store_error(JoinPhase::SavingJoinInfo, e))?;
@@ -166,21 +175,51 @@ fn store_error(phase: JoinPhase, error: StoreError) -> JoinError {
     }
 }
 
-/// RSA key generation is CPU-bound (and a TPM call blocks): keep it off the async workers.
+/// Run a provider call off the async workers: key generation is CPU-bound and TPM calls block.
+async fn blocking<T: Send + 'static>(
+    provider: Arc<dyn KeyProvider>,
+    f: impl FnOnce(&dyn KeyProvider) -> Result<T, KeyError> + Send + 'static,
+) -> Result<T, JoinError> {
+    tokio::task::spawn_blocking(move || f(provider.as_ref()))
+        .await
+        .map_err(|e| JoinError::Internal(format!("key task failed: {e}")))?
+        .map_err(JoinError::KeyCreation)
+}
+
 async fn create_keys(provider: Arc<dyn KeyProvider>) -> Result<JoinKeys, JoinError> {
-    let created = tokio::task::spawn_blocking(move || {
+    let (device, transport) = blocking(provider, |provider| {
         let device = provider.create_key(KeyPurpose::Device)?;
         let transport = provider.create_key(KeyPurpose::Transport)?;
-        Ok::<_, crate::keys::KeyError>((device, transport))
+        Ok((device, transport))
     })
-    .await
-    .map_err(|e| JoinError::Internal(format!("key creation task failed: {e}")))?;
-    let (device, transport) = created.map_err(JoinError::KeyCreation)?;
+    .await?;
     Ok(JoinKeys {
-        device,
-        transport,
+        device: Arc::from(device),
+        transport: Arc::from(transport),
         container_id: uuid::Uuid::new_v4().to_string(),
     })
+}
+
+/// The CSR, signed by the device key (inside the TPM for a TPM provider).
+async fn build_csr(device: Arc<dyn ProviderKey>) -> Result<Vec<u8>, JoinError> {
+    tokio::task::spawn_blocking(move || build_device_csr(device.as_ref()))
+        .await
+        .map_err(|e| JoinError::Internal(format!("CSR task failed: {e}")))?
+        .map_err(JoinError::from)
+}
+
+/// The TPM's certification of the transport key, bound to this request by the SHA-256 of
+/// the CSR as qualifying data; `None` for providers without a TPM.
+async fn attest_transport_key(
+    provider: Arc<dyn KeyProvider>,
+    transport: Arc<dyn ProviderKey>,
+    csr: &[u8],
+) -> Result<Option<KeyAttestation>, JoinError> {
+    let qualifying = Sha256::digest(csr).to_vec();
+    blocking(provider, move |provider| {
+        provider.attest_transport_key(transport.as_ref(), &qualifying)
+    })
+    .await
 }
 
 fn persist_keys(staged: &StagedJoin, keys: &JoinKeys) -> Result<(), JoinError> {
@@ -253,6 +292,9 @@ fn join_info(
             provider: ctx.keys.name().to_string(),
             tpm_protected: ctx.keys.tpm_protected(),
             container_id: keys.container_id.clone(),
+            tpm_tcti: ctx.keys.tpm_tcti(),
+            software_fallback_reason: ctx.keys.fallback_reason(),
+            transport_key_attested: false,
         },
         joined_at: time::OffsetDateTime::now_utc()
             .format(&Rfc3339)

@@ -4,10 +4,12 @@
 //! ("Microsoft Platform Crypto Provider") or in software otherwise ("Microsoft Software Key
 //! Storage Provider"). The rest of the bridge only sees the [`KeyProvider`] and [`ProviderKey`]
 //! traits: public keys come out, digests go in, signatures come out, and what is persisted is an
-//! opaque blob. That keeps a TPM provider possible later, where the private key never leaves
-//! the chip and the blob is a TPM-wrapped key.
+//! opaque blob. The TPM provider ([`crate::tpm`]) implements the same traits: there the
+//! private key never leaves the chip and the blob is a TPM-wrapped key.
 
 use std::fmt;
+
+use cxh_wire::key_attestation::KeyAttestation;
 
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rsa::traits::PublicKeyParts;
@@ -15,6 +17,8 @@ use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use thiserror::Error;
+
+use crate::tpm::{default_tcti, TpmKeyProvider};
 
 /// Provider name Windows reports for software keys.
 pub const SOFTWARE_PROVIDER_NAME: &str = "Microsoft Software Key Storage Provider";
@@ -70,6 +74,13 @@ pub enum KeyError {
     },
     #[error("unknown key provider {0:?}")]
     UnknownProvider(String),
+    #[error("the {provider} cannot be used: {reason}")]
+    Unavailable {
+        provider: &'static str,
+        reason: String,
+    },
+    #[error("the transport key could not be attested: {0}")]
+    Attestation(String),
 }
 
 /// One key held by a provider. Signing goes through here; the private key is never handed out.
@@ -93,12 +104,45 @@ pub trait KeyProvider: Send + Sync {
     fn create_key(&self, purpose: KeyPurpose) -> Result<Box<dyn ProviderKey>, KeyError>;
     /// Load a key from a blob produced by [`ProviderKey::to_blob`].
     fn load_key(&self, purpose: KeyPurpose, blob: &[u8]) -> Result<Box<dyn ProviderKey>, KeyError>;
+    /// Fail early (before a join talks to the cloud) when keys cannot be made at all.
+    fn check_available(&self) -> Result<(), KeyError> {
+        Ok(())
+    }
+    /// Certify the transport key with an attestation key (TPM2_Certify), binding
+    /// `qualifying_data` into the statement. Providers without a TPM have nothing to offer.
+    fn attest_transport_key(
+        &self,
+        _transport: &dyn ProviderKey,
+        _qualifying_data: &[u8],
+    ) -> Result<Option<KeyAttestation>, KeyError> {
+        Ok(None)
+    }
+    /// Why software keys are used although a TPM was preferred (`tpm_if_possible`).
+    fn fallback_reason(&self) -> Option<String> {
+        None
+    }
+    /// The TCTI of the TPM holding the keys (TPM providers only).
+    fn tpm_tcti(&self) -> Option<String> {
+        None
+    }
 }
 
-/// Pick a provider by the name recorded in join-info.json.
+/// Pick a provider by the name recorded in join-info.json (a TPM at the default TCTI).
 pub fn provider_for_name(name: &str) -> Result<Box<dyn KeyProvider>, KeyError> {
+    provider_for_name_at(name, None)
+}
+
+/// Pick a provider by name; a TPM provider talks to `tcti` (or the default TCTI).
+pub fn provider_for_name_at(
+    name: &str,
+    tcti: Option<&str>,
+) -> Result<Box<dyn KeyProvider>, KeyError> {
     match name {
         SOFTWARE_PROVIDER_NAME => Ok(Box::new(SoftwareKeyProvider)),
+        PLATFORM_PROVIDER_NAME => {
+            let tcti = tcti.map(str::to_string).unwrap_or_else(default_tcti);
+            Ok(Box::new(TpmKeyProvider::new(&tcti)?))
+        }
         other => Err(KeyError::UnknownProvider(other.to_string())),
     }
 }

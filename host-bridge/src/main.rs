@@ -14,14 +14,15 @@ use cxh_wire::bridge::{Edition, HostFlow, JoinPhase, PhaseState};
 use host_bridge::config::{default_device_name, parse_base_url, BridgeConfig};
 use host_bridge::http::build_client;
 use host_bridge::join::{run_join, JoinContext};
-use host_bridge::keys::SoftwareKeyProvider;
+use host_bridge::keys::KeyProvider;
 use host_bridge::registration::unregister;
 use host_bridge::scripted::{password_grant, sign_in, Credentials};
 use host_bridge::secret::Secret;
 use host_bridge::server::{start, write_ready_file, BridgeState, ReadyInfo};
-use host_bridge::status::{collect, render_text};
+use host_bridge::status::{collect_at, render_text};
 use host_bridge::store::MachineStore;
 use host_bridge::token::TokenValidator;
+use host_bridge::tpm::{default_tcti, provider_for_policy, KeyProtection, Tpm};
 
 #[derive(Parser)]
 #[command(
@@ -44,6 +45,57 @@ enum Command {
     Leave(LeaveArgs),
     /// Join without a browser (password grant), printing each phase.
     Join(JoinArgs),
+    /// Time each TPM step of a join (median of several rounds) against a TPM or swtpm.
+    TpmBench(TpmBenchArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KeyProtectionArg {
+    /// Keys must be in the TPM; a join fails when none answers.
+    Tpm,
+    /// Keys in the TPM when one answers, else software keys (recorded in join-info).
+    #[value(name = "tpm_if_possible")]
+    TpmIfPossible,
+    /// Software keys only.
+    Software,
+}
+
+/// Where the keys live: `--key-protection` and `--tpm-tcti`.
+#[derive(clap::Args)]
+struct KeyArgs {
+    #[arg(long, value_enum, default_value = "tpm_if_possible")]
+    key_protection: KeyProtectionArg,
+    /// TCTI of the TPM, e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321
+    /// [default: $TPM2TOOLS_TCTI, else $TCTI, else device:/dev/tpmrm0]
+    #[arg(long)]
+    tpm_tcti: Option<String>,
+}
+
+impl KeyArgs {
+    fn provider(&self) -> Result<Arc<dyn KeyProvider>> {
+        let policy = match self.key_protection {
+            KeyProtectionArg::Tpm => KeyProtection::Tpm,
+            KeyProtectionArg::TpmIfPossible => KeyProtection::TpmIfPossible,
+            KeyProtectionArg::Software => KeyProtection::Software,
+        };
+        let tcti = self.tpm_tcti.clone().unwrap_or_else(default_tcti);
+        let provider = provider_for_policy(policy, &tcti)?;
+        tracing::info!(
+            policy = policy.as_str(),
+            provider = provider.name(),
+            "key protection"
+        );
+        Ok(provider)
+    }
+}
+
+#[derive(clap::Args)]
+struct TpmBenchArgs {
+    /// TCTI of the TPM [default: $TPM2TOOLS_TCTI, else $TCTI, else device:/dev/tpmrm0]
+    #[arg(long)]
+    tpm_tcti: Option<String>,
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -84,6 +136,8 @@ struct ServeArgs {
     /// Write {"ws_url","secret","pid"} here (0600) once listening.
     #[arg(long)]
     ready_file: Option<PathBuf>,
+    #[command(flatten)]
+    keys: KeyArgs,
 }
 
 #[derive(clap::Args)]
@@ -92,6 +146,9 @@ struct StatusArgs {
     state_dir: PathBuf,
     #[arg(long)]
     json: bool,
+    /// TCTI of the TPM holding the keys [default: the one recorded at join time]
+    #[arg(long)]
+    tpm_tcti: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -133,6 +190,8 @@ struct JoinArgs {
     /// Print one `timing <step> <ms>` line per step at the end.
     #[arg(long)]
     timings: bool,
+    #[command(flatten)]
+    keys: KeyArgs,
 }
 
 #[tokio::main]
@@ -143,6 +202,7 @@ async fn main() -> Result<()> {
         Command::Status(args) => status(args),
         Command::Leave(args) => leave(args).await,
         Command::Join(args) => join(args).await,
+        Command::TpmBench(args) => tpm_bench(args),
     }
 }
 
@@ -205,7 +265,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         config.host.device_name = name;
     }
     let secret = Secret::random();
-    let state = BridgeState::new(config, secret.clone(), Arc::new(SoftwareKeyProvider))?;
+    let state = BridgeState::new(config, secret.clone(), args.keys.provider()?)?;
     let running = start(state, args.listen).await?;
     let ws_url = running.ws_url();
     if let Some(path) = &args.ready_file {
@@ -241,7 +301,7 @@ async fn shutdown_signal() {
 
 fn status(args: StatusArgs) -> Result<()> {
     let store = MachineStore::at(&args.state_dir);
-    let status = collect(&store, &default_device_name())?;
+    let status = collect_at(&store, &default_device_name(), args.tpm_tcti.as_deref())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else {
@@ -346,6 +406,7 @@ impl PhaseClock {
 
 async fn join(args: JoinArgs) -> Result<()> {
     let password = read_password_from_stdin()?;
+    let keys = args.keys.provider()?;
     let mut config = base_config(
         &args.authority,
         args.drs.as_deref(),
@@ -373,7 +434,7 @@ async fn join(args: JoinArgs) -> Result<()> {
     let context = JoinContext {
         http,
         config,
-        keys: Arc::new(SoftwareKeyProvider),
+        keys,
         store,
     };
     let mut clock = PhaseClock::default();
@@ -396,6 +457,19 @@ async fn join(args: JoinArgs) -> Result<()> {
             println!("timing {name} {ms}");
         }
         println!("timing total {total_ms}");
+    }
+    Ok(())
+}
+
+fn tpm_bench(args: TpmBenchArgs) -> Result<()> {
+    let tcti = args.tpm_tcti.unwrap_or_else(default_tcti);
+    let tpm = Tpm::new(&tcti)?;
+    println!(
+        "TPM step medians over {} rounds at {tcti}:",
+        args.rounds.max(1)
+    );
+    for (step, median) in host_bridge::tpm::bench::run(&tpm, args.rounds)? {
+        println!("median {step} {median:.1} ms");
     }
     Ok(())
 }

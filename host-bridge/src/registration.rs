@@ -4,6 +4,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use cxh_wire::consts::REGISTRATION_API_VERSION;
+use cxh_wire::key_attestation::KeyAttestation;
 use cxh_wire::oidc::OAuthError;
 use cxh_wire::registration::{
     join_type, CertificateRequest, DrsError, RegistrationAttributes, RegistrationRequest,
@@ -14,7 +15,7 @@ use rsa::RsaPublicKey;
 use thiserror::Error;
 use url::Url;
 
-use crate::keys::public_parts;
+use crate::keys::{public_parts, KeyError};
 use crate::secret::Secret;
 
 /// DRS error bodies can be long HTML pages from a proxy: keep reasons short.
@@ -71,6 +72,22 @@ pub fn build_request(
             shared_device: Some(false),
         },
     }
+}
+
+/// Carry the TPM's certification of the transport key as `AttestationData` (base64 of the
+/// KeyAttestationStatement, see `cxh_wire::key_attestation`). `AikCertificate` stays absent:
+/// without a privacy CA there is no AIK certificate, and the AK's public area travels inside
+/// the statement instead.
+pub fn attach_attestation(
+    request: &mut RegistrationRequest,
+    attestation: &KeyAttestation,
+) -> Result<(), KeyError> {
+    let encoded = attestation
+        .encode()
+        .map_err(|e| KeyError::Attestation(e.to_string()))?;
+    request.attestation_data = Some(STANDARD.encode(encoded));
+    request.aik_certificate = None;
+    Ok(())
 }
 
 /// `{JoinEndpoint}?api-version=2.0`, keeping any query the endpoint already has.

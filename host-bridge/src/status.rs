@@ -7,7 +7,7 @@ use serde::Serialize;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
-use crate::keys::provider_for_name;
+use crate::keys::provider_for_name_at;
 use crate::keys::KeyPurpose;
 use crate::store::{JoinInfo, MachineStore, StoreError, CERT_DER_FILE, DEVICE_KEY_FILE};
 
@@ -60,6 +60,15 @@ pub struct TenantDetails {
 
 /// Read the store. `device_name` is shown when the device is not joined.
 pub fn collect(store: &MachineStore, device_name: &str) -> Result<DeviceStatus, StoreError> {
+    collect_at(store, device_name, None)
+}
+
+/// [`collect`], reaching TPM keys at `tcti` (else at the TCTI recorded at join time).
+pub fn collect_at(
+    store: &MachineStore,
+    device_name: &str,
+    tcti: Option<&str>,
+) -> Result<DeviceStatus, StoreError> {
     let Some(info) = store.load_join_info()? else {
         return Ok(DeviceStatus {
             azure_ad_joined: false,
@@ -75,7 +84,10 @@ pub fn collect(store: &MachineStore, device_name: &str) -> Result<DeviceStatus, 
         enterprise_joined: false,
         domain_joined: false,
         device_name: info.device_name.clone(),
-        device: Some(device_details(&info, device_auth_status(store, &info))),
+        device: Some(device_details(
+            &info,
+            device_auth_status(store, &info, tcti),
+        )),
         tenant: Some(tenant_details(&info)),
     })
 }
@@ -135,19 +147,24 @@ fn tenant_details(info: &JoinInfo) -> TenantDetails {
 
 /// A local stand-in for dsregcmd's DeviceAuthStatus: the certificate is in its validity
 /// period and the stored device key is the one it certifies and can still sign.
-fn device_auth_status(store: &MachineStore, info: &JoinInfo) -> String {
-    match check_device_auth(store, info) {
+fn device_auth_status(store: &MachineStore, info: &JoinInfo, tcti: Option<&str>) -> String {
+    match check_device_auth(store, info, tcti) {
         Ok(()) => "SUCCESS".to_string(),
         Err(reason) => format!("FAILED. {reason}"),
     }
 }
 
-fn check_device_auth(store: &MachineStore, info: &JoinInfo) -> Result<(), String> {
+fn check_device_auth(
+    store: &MachineStore,
+    info: &JoinInfo,
+    tcti: Option<&str>,
+) -> Result<(), String> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     if now < info.certificate.not_before_unix || now > info.certificate.not_after_unix {
         return Err("The device certificate is outside its validity period.".into());
     }
-    let provider = provider_for_name(&info.key.provider).map_err(|e| e.to_string())?;
+    let tcti = tcti.or(info.key.tpm_tcti.as_deref());
+    let provider = provider_for_name_at(&info.key.provider, tcti).map_err(|e| e.to_string())?;
     let blob = store
         .read_join_file(DEVICE_KEY_FILE)
         .map_err(|e| e.to_string())?;

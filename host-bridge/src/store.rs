@@ -185,6 +185,15 @@ pub struct KeyFacts {
     pub tpm_protected: bool,
     /// Names the key pair as a CNG key container would (a GUID).
     pub container_id: String,
+    /// The TCTI of the TPM holding the keys, when they are TPM keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm_tcti: Option<String>,
+    /// Why software keys were used under `tpm_if_possible`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_fallback_reason: Option<String>,
+    /// Whether the registration carried a TPM certification of the transport key.
+    #[serde(default)]
+    pub transport_key_attested: bool,
 }
 
 /// The machine store rooted at the state dir.

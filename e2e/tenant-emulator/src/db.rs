@@ -98,6 +98,10 @@ CREATE TABLE IF NOT EXISTS devices (
     attested INTEGER NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS attestation_policy (
+    tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
+    required INTEGER NOT NULL
+);
 "#;
 
 pub struct Tenant {
@@ -180,12 +184,38 @@ pub fn seed(conn: &mut Connection, file: &TenantFile) -> Result<(), InternalErro
     let tx = conn.transaction()?;
     for tenant in &file.tenants {
         upsert_tenant(&tx, tenant)?;
+        set_attestation_required(&tx, &tenant.id, tenant.require_attestation)?;
         for user in &tenant.users {
             upsert_user(&tx, &tenant.id, user)?;
         }
     }
     tx.commit()?;
     Ok(())
+}
+
+fn set_attestation_required(
+    conn: &Connection,
+    tenant_id: &str,
+    required: bool,
+) -> Result<(), InternalError> {
+    conn.execute(
+        "INSERT INTO attestation_policy (tenant_id, required) VALUES (?1, ?2)
+         ON CONFLICT(tenant_id) DO UPDATE SET required = ?2",
+        params![tenant_id, required],
+    )?;
+    Ok(())
+}
+
+/// Whether the tenant requires a TPM-attested transport key (tenant file `require_attestation`).
+pub fn attestation_required(conn: &Connection, tenant_id: &str) -> Result<bool, InternalError> {
+    let required: Option<bool> = conn
+        .query_row(
+            "SELECT required FROM attestation_policy WHERE tenant_id = ?1 COLLATE NOCASE",
+            params![tenant_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(required.unwrap_or(false))
 }
 
 fn upsert_tenant(conn: &Connection, tenant: &TenantSpec) -> Result<(), InternalError> {

@@ -174,6 +174,8 @@ pub enum DrsServiceError {
     DeviceNotFound(String),
     #[error("only application/json is served; send Accept: application/json")]
     NotAcceptable,
+    #[error("the transport key attestation was rejected: {0}")]
+    Attestation(#[from] crate::attestation::AttestationError),
     #[error("internal error")]
     Internal(#[from] InternalError),
 }
@@ -191,6 +193,7 @@ impl DrsServiceError {
             Forbidden => ("forbidden", StatusCode::FORBIDDEN),
             DeviceNotFound(_) => ("device_not_found", StatusCode::NOT_FOUND),
             NotAcceptable => ("not_acceptable", StatusCode::NOT_ACCEPTABLE),
+            Attestation(_) => ("attestation_failed", StatusCode::BAD_REQUEST),
             Internal(_) => ("internal_error", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }

@@ -4,6 +4,7 @@
 //! `cxh-wire`, so a client written for Entra works against it by changing only the host.
 //! [`app`] builds the router from an [`AppState`]; integration tests run it in-process.
 
+pub mod attestation;
 pub mod ca;
 pub mod config;
 pub mod csr;

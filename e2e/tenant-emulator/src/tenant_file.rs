@@ -46,6 +46,9 @@ pub struct TenantSpec {
     pub verified_domains: Vec<String>,
     #[serde(default)]
     pub device_quota: Option<u32>,
+    /// Refuse registrations whose transport key has no valid TPM attestation.
+    #[serde(default)]
+    pub require_attestation: bool,
     #[serde(default, rename = "user")]
     pub users: Vec<UserSpec>,
 }

@@ -550,3 +550,33 @@ async fn only_the_owner_deletes_a_device() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_tenant_requiring_attestation_refuses_missing_or_forged_certifications() {
+    let mut file = tenant_file();
+    file.tenants[0].require_attestation = true;
+    let emu = emulator_with(&file);
+    let id_token = sign_in(&emu.router, ADELE, ADELE_PASSWORD, "n").await;
+    let body = good_registration_body();
+    let reply = register(&emu.router, Some(&id_token), REGISTER_URI, &body).await;
+    assert_rejected(
+        &emu,
+        reply,
+        StatusCode::BAD_REQUEST,
+        "attestation_failed",
+        "no AttestationData",
+    )
+    .await;
+
+    let mut forged = body.clone();
+    forged["AttestationData"] = serde_json::Value::String(STANDARD.encode(b"KAST but not really"));
+    let reply = register(&emu.router, Some(&id_token), REGISTER_URI, &forged).await;
+    assert_rejected(
+        &emu,
+        reply,
+        StatusCode::BAD_REQUEST,
+        "attestation_failed",
+        "AttestationData",
+    )
+    .await;
+}

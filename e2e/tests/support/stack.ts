@@ -4,6 +4,7 @@
  * The binaries come from `cargo build` (target/debug); the app from `trunk build` (dist/).
  */
 import { spawn, execFileSync, ChildProcess } from 'node:child_process';
+import { createServer, connect } from 'node:net';
 import { mkdtempSync, readFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -59,6 +60,48 @@ function stopProcess(proc: ChildProcess): Promise<void> {
   });
 }
 
+/** A port p with p+1 also free (swtpm listens on both). */
+async function freePortPair(): Promise<number> {
+  const tryBind = (port: number) =>
+    new Promise<number>((res, rej) => {
+      const server = createServer();
+      server.once('error', rej);
+      server.listen(port, '127.0.0.1', () => {
+        const bound = (server.address() as { port: number }).port;
+        server.close(() => res(bound));
+      });
+    });
+  for (let i = 0; i < 50; i++) {
+    const port = await tryBind(0);
+    if (await tryBind(port + 1).then(() => true, () => false)) return port;
+  }
+  throw new Error('no two consecutive free ports for swtpm');
+}
+
+/** A private swtpm (own state dir, free port + ctrl port); the bridge keeps its keys there. */
+async function startSwtpm(dir: string): Promise<{ proc: ChildProcess; tcti: string }> {
+  const port = await freePortPair();
+  const state = join(dir, 'tpm');
+  require('node:fs').mkdirSync(state, { recursive: true });
+  const proc = spawn('swtpm', [
+    'socket', '--tpm2', '--tpmstate', `dir=${state}`,
+    '--server', `type=tcp,port=${port},bindaddr=127.0.0.1`,
+    '--ctrl', `type=tcp,port=${port + 1},bindaddr=127.0.0.1`,
+    '--flags', 'not-need-init,startup-clear',
+  ], { stdio: 'ignore' });
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const up = await new Promise<boolean>((res) => {
+      const socket = connect(port, '127.0.0.1', () => { socket.end(); res(true); });
+      socket.once('error', () => res(false));
+    });
+    if (up) return { proc, tcti: `swtpm:host=127.0.0.1,port=${port}` };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`swtpm did not listen on port ${port}`);
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'cxh-e2e-'));
   const stateDir = join(dir, 'bridge');
@@ -77,6 +120,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await waitForFile(emulatorReady, 'tenant-emulator', emulator, join(dir, 'emulator.log'));
   const authority: string = JSON.parse(readFileSync(emulatorReady, 'utf8')).http_url;
 
+  const swtpm = await startSwtpm(dir);
   const bridgeReady = join(dir, 'bridge.ready');
   const bridge = startProcess(
     'host-bridge',
@@ -88,6 +132,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       '--flow', options.flow ?? 'oobe',
       '--edition', options.edition ?? 'professional',
       '--device-name', 'DESKTOP-E2E01',
+      '--key-protection', 'tpm',
+      '--tpm-tcti', swtpm.tcti,
       '--ready-file', bridgeReady,
     ],
     join(dir, 'bridge.log'),
@@ -123,6 +169,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async stop() {
       await stopProcess(bridge);
       await stopProcess(emulator);
+      await stopProcess(swtpm.proc);
       if (!process.env.CXH_KEEP_STATE) rmSync(dir, { recursive: true, force: true });
     },
   };

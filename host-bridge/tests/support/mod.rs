@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod swtpm;
+
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

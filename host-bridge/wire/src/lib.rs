@@ -6,13 +6,15 @@
 //! - [`oidc`], [`realm`]: the authority's OpenID configuration, tokens, errors and user realm;
 //! - [`discovery`]: the DRS discovery document (MS-DVRD, `enrollmentserver/contract`);
 //! - [`registration`]: the device registration request/response (MS-DVRE);
-//! - [`transport_key`]: the BCRYPT_RSAKEY_BLOB ("RSA1") encoding of the transport key.
+//! - [`transport_key`]: the BCRYPT_RSAKEY_BLOB ("RSA1") encoding of the transport key;
+//! - [`key_attestation`]: `AttestationData`, the TPM's certification of the transport key.
 //!
 //! The crate is dependency-light on purpose: it builds for wasm32 and native alike.
 
 pub mod bridge;
 pub mod consts;
 pub mod discovery;
+pub mod key_attestation;
 pub mod oidc;
 pub mod realm;
 pub mod registration;

@@ -5,6 +5,7 @@
 //! only then writes the device object, in one SQLite transaction, so a rejected request
 //! leaves nothing behind.
 
+use crate::attestation;
 use crate::ca::{self, DeviceCertificateRequest};
 use crate::csr;
 use crate::db::{self, Device, Tenant, User};
@@ -193,6 +194,7 @@ async fn register(
     .map_err(|e| DrsServiceError::InvalidRequest(e.to_string()))?;
     let transport_key = csr::verify_transport_key(&request.transport_key)
         .map_err(|e| DrsServiceError::InvalidRequest(e.to_string()))?;
+    let attested = check_attestation(&state, &caller, &request, &transport_key)?;
     let quota = caller.tenant.device_quota;
     if db::count_devices_of_owner(&state.db(), &caller.user.object_id)? >= quota {
         return Err(DrsServiceError::QuotaExceeded(quota));
@@ -205,11 +207,31 @@ async fn register(
         &public_key,
         &transport_key,
     )?;
+    let device = Device { attested, ..device };
     if !db::insert_device_within_quota(&mut state.db(), &device, quota)? {
         return Err(DrsServiceError::QuotaExceeded(quota));
     }
     tracing::info!(device_id = %device.device_id, owner = %caller.user.upn, "device registered");
     Ok(Json(registration_response(&device, &caller.user, &request)))
+}
+
+/// Verify `AttestationData` under the tenant's policy; whether the device counts as attested.
+fn check_attestation(
+    state: &AppState,
+    caller: &Caller,
+    request: &RegistrationRequest,
+    transport_key_blob: &[u8],
+) -> Result<bool, DrsServiceError> {
+    let required = db::attestation_required(&state.db(), &caller.tenant.id)?;
+    let parts = cxh_wire::transport_key::decode(transport_key_blob)
+        .map_err(|e| DrsServiceError::InvalidRequest(e.to_string()))?;
+    let csr_der = csr::decode_base64(&request.certificate_request.data).unwrap_or_default();
+    Ok(attestation::assess(
+        request.attestation_data.as_deref(),
+        &parts,
+        &csr_der,
+        required,
+    )?)
 }
 
 fn trust_type_of(join: u32) -> Result<&'static str, DrsServiceError> {
