@@ -6,13 +6,15 @@
 //! - [`oidc`], [`realm`]: the authority's OpenID configuration, tokens, errors and user realm;
 //! - [`discovery`]: the DRS discovery document (MS-DVRD, `enrollmentserver/contract`);
 //! - [`registration`]: the device registration request/response (MS-DVRE);
-//! - [`transport_key`]: the BCRYPT_RSAKEY_BLOB ("RSA1") encoding of the transport key.
+//! - [`transport_key`]: the BCRYPT_RSAKEY_BLOB ("RSA1") encoding of the transport key;
+//! - [`mdm`]: MDM enrollment (MS-MDE2/XCEP/WSTEP) names and the terms-of-use contract.
 //!
 //! The crate is dependency-light on purpose: it builds for wasm32 and native alike.
 
 pub mod bridge;
 pub mod consts;
 pub mod discovery;
+pub mod mdm;
 pub mod oidc;
 pub mod realm;
 pub mod registration;
