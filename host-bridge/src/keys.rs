@@ -33,6 +33,8 @@ pub enum KeyPurpose {
     Device,
     /// Receives secrets from the cloud (the PRT session key is encrypted to it).
     Transport,
+    /// The MDM management certificate's key (MS-WSTEP enrollment).
+    MdmEnrollment,
 }
 
 impl KeyPurpose {
@@ -40,6 +42,7 @@ impl KeyPurpose {
         match self {
             KeyPurpose::Device => "device",
             KeyPurpose::Transport => "transport",
+            KeyPurpose::MdmEnrollment => "mdm_enrollment",
         }
     }
 }
