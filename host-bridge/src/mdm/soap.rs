@@ -159,7 +159,7 @@ fn check_fault(doc: &Document<'_>) -> Result<(), SoapError> {
         .descendants()
         .filter(|n| n.is_element() && n.tag_name().name() == "Value")
         .filter_map(|n| n.text())
-        .last()
+        .next_back()
         .unwrap_or("unknown")
         .to_string();
     let reason = text_of(fault, NS_SOAP, "Text").unwrap_or_default();

@@ -410,11 +410,17 @@ fn check_enrollment_context(
         .context_item("EnrollmentData")
         .filter(|b| !b.is_empty())
     {
-        Some(blob) => {
-            if !store::redeem_blob(&state.db(), blob, &caller.tenant.id, &caller.user.object_id)? {
-                return Err(MdmError::ForgedBlob);
-            }
+        Some(blob)
+            if !store::redeem_blob(
+                &state.db(),
+                blob,
+                &caller.tenant.id,
+                &caller.user.object_id,
+            )? =>
+        {
+            return Err(MdmError::ForgedBlob)
         }
+        Some(_) => {}
         None if needs_terms => return Err(MdmError::TermsNotAccepted),
         None => {}
     }
