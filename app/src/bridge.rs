@@ -75,6 +75,11 @@ impl BridgeConnection {
         send_frame(&mut self.socket, &start).await
     }
 
+    /// Send any protocol frame (e.g. `mdm_grant` before `start_join`).
+    pub async fn send(&mut self, message: &ClientMessage) -> Result<(), BridgeFailure> {
+        send_frame(&mut self.socket, message).await
+    }
+
     /// The next frame from the bridge; a closed socket is [`BridgeFailure::Closed`].
     pub async fn next(&mut self) -> Result<ServerMessage, BridgeFailure> {
         next_frame(&mut self.socket).await

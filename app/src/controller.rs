@@ -2,7 +2,7 @@
 //! bridge and the authority, and decides which [`Page`] shows. Pages call its methods; it is
 //! shared with them as a Leptos context.
 
-use cxh_wire::bridge::{HostContext, ServerMessage};
+use cxh_wire::bridge::{ClientMessage, HostContext, ServerMessage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -89,6 +89,8 @@ pub struct Controller {
     /// The host context from the bridge's welcome (or the session, after a navigation).
     pub host: RwSignal<Option<HostContext>>,
     pub phases: RwSignal<PhaseBoard>,
+    /// Whether the join under way includes MDM enrollment (the progress page shows its phases).
+    pub mdm: RwSignal<bool>,
 }
 
 /// The controller provided by [`crate::App`].
@@ -103,6 +105,7 @@ impl Controller {
             page: RwSignal::new(Page::Working(WorkingOn::Connecting)),
             host: RwSignal::new(session().host()),
             phases: RwSignal::new(PhaseBoard::default()),
+            mdm: RwSignal::new(false),
         }
     }
 
@@ -144,6 +147,22 @@ impl Controller {
                         self.show(Page::Error(error));
                     }
                 });
+            }
+            Launch::Terms(answer) => {
+                forget_fragment(false);
+                self.show(Page::Working(WorkingOn::CheckingSignIn));
+                spawn_local(async move {
+                    if let Err(error) = self.resume_after_terms(answer).await {
+                        self.show(Page::Error(error));
+                    }
+                });
+            }
+            Launch::AuthorityFailed(error) if session().pending_terms().is_some() => {
+                // The terms page's error redirect (`error=access_denied`): no join.
+                forget_fragment(false);
+                session().clear_pending_terms();
+                let detail = error.description.clone().unwrap_or(error.error.clone());
+                self.fail(ErrorReason::TermsNotAccepted, Some(detail));
             }
             Launch::AuthorityFailed(error) => {
                 forget_fragment(false);
@@ -296,7 +315,7 @@ impl Controller {
         let jwks = fetch_jwks(&configuration.jwks_uri)
             .await
             .map_err(unreachable)?;
-        validate_id_token(
+        let claims = validate_id_token(
             &response.id_token,
             &jwks,
             &configuration.issuer,
@@ -306,7 +325,112 @@ impl Controller {
         .map_err(invalid)?;
         // Single use: a replayed redirect must not pass again.
         session.clear_pending_sign_in();
+        if let Some(terms_url) = crate::mdm::terms_url(&claims) {
+            return self
+                .leave_for_terms(
+                    &configuration,
+                    &claims,
+                    terms_url,
+                    response.id_token,
+                    pending.nonce,
+                )
+                .await;
+        }
+        let grant = match crate::mdm::enrollment_url(&claims) {
+            Some(url) => Some(mdm_grant(&configuration, &url, None).await),
+            None => None,
+        };
+        self.run_join(response.id_token, pending.nonce, grant).await
+    }
 
+    /// Get a bearer for the MDM app, remember the join, and leave for the terms page.
+    async fn leave_for_terms(
+        self,
+        configuration: &cxh_wire::oidc::OpenIdConfiguration,
+        claims: &cxh_wire::oidc::IdTokenClaims,
+        terms_url: String,
+        id_token: String,
+        nonce: String,
+    ) -> Result<(), FlowError> {
+        let failed = |why: String| FlowError::new(ErrorReason::TermsNotAccepted, Some(why), true);
+        let enrollment = crate::mdm::enrollment_url(claims)
+            .ok_or_else(|| failed("the token names terms but no MDM enrollment URL".into()))?;
+        let resource = crate::mdm::resource_of(&enrollment)
+            .ok_or_else(|| failed("the MDM enrollment URL is invalid".into()))?;
+        let redirect = crate::authority::redirect_uri(&page_origin());
+        let code =
+            crate::mdm::silent_code(&configuration.authorization_endpoint, &redirect, &resource)
+                .await
+                .map_err(failed)?;
+        let token =
+            crate::mdm::redeem_code(&configuration.token_endpoint, &code, &redirect, &resource)
+                .await
+                .map_err(failed)?;
+        let session = session();
+        session.save_pending_terms(&crate::flow::PendingTerms { id_token, nonce });
+        let fields = vec![
+            ("redirect_uri".to_string(), redirect),
+            (
+                "client-request-id".to_string(),
+                crate::crypto::random_hex().unwrap_or_default(),
+            ),
+            ("api-version".to_string(), "1.0".to_string()),
+            ("mode".to_string(), "azureadjoin".to_string()),
+            ("access_token".to_string(), token),
+        ];
+        self.show(Page::Terms(crate::flow::TermsVisit {
+            url: terms_url,
+            fields,
+        }));
+        Ok(())
+    }
+
+    /// Back from the terms page: only an acceptance with a blob, for a join this session was
+    /// waiting for, with an id_token that still validates, goes on to the join.
+    async fn resume_after_terms(self, answer: crate::mdm::TermsAnswer) -> Result<(), FlowError> {
+        let session = session();
+        let pending = session.pending_terms().ok_or_else(|| {
+            FlowError::new(
+                ErrorReason::TermsUnexpected,
+                None,
+                self.host.get_untracked().is_some(),
+            )
+        })?;
+        session.clear_pending_terms();
+        let blob = answer
+            .accepted_blob()
+            .map(str::to_string)
+            .ok_or_else(|| FlowError::new(ErrorReason::TermsNotAccepted, None, true))?;
+        let unreachable =
+            |why: String| FlowError::new(ErrorReason::AuthorityUnreachable, Some(why), true);
+        let configuration = fetch_openid_configuration().await.map_err(unreachable)?;
+        let jwks = fetch_jwks(&configuration.jwks_uri)
+            .await
+            .map_err(unreachable)?;
+        let claims = validate_id_token(
+            &pending.id_token,
+            &jwks,
+            &configuration.issuer,
+            &pending.nonce,
+            now_seconds(),
+        )
+        .map_err(|e| FlowError::new(ErrorReason::InvalidToken, Some(e.to_string()), true))?;
+        let url = crate::mdm::enrollment_url(&claims)
+            .ok_or_else(|| FlowError::new(ErrorReason::TermsUnexpected, None, true))?;
+        let grant = mdm_grant(&configuration, &url, Some(blob)).await;
+        self.run_join(pending.id_token, pending.nonce, Some(grant))
+            .await
+    }
+
+    /// Have the bridge join (and enroll, when `grant` is set), following its progress.
+    async fn run_join(
+        self,
+        id_token: String,
+        nonce: String,
+        grant: Option<ClientMessage>,
+    ) -> Result<(), FlowError> {
+        let can_start_over = self.host.get_untracked().is_some();
+        let session = session();
         let endpoint = session
             .bridge()
             .ok_or_else(|| FlowError::new(ErrorReason::NoHost, None, false))?;
@@ -322,15 +446,16 @@ impl Controller {
         session.save_host(&bridge.host);
         self.host.set(Some(bridge.host.clone()));
         self.phases.set(PhaseBoard::default());
+        self.mdm.set(grant.is_some());
         self.show(Page::Progress);
 
         let lost = |failure: BridgeFailure| {
             FlowError::new(ErrorReason::BridgeLost, Some(failure.describe()), true)
         };
-        bridge
-            .start_join(&response.id_token, &pending.nonce)
-            .await
-            .map_err(lost)?;
+        if let Some(grant) = &grant {
+            bridge.send(grant).await.map_err(lost)?;
+        }
+        bridge.start_join(&id_token, &nonce).await.map_err(lost)?;
         loop {
             match bridge.next().await.map_err(lost)? {
                 ServerMessage::Progress { phase, state } => self
@@ -352,5 +477,30 @@ impl Controller {
                 ServerMessage::Welcome { .. } => {}
             }
         }
+    }
+}
+
+/// The `mdm_grant` for the bridge: a silent code for the enrollment service (or none, when the
+/// silent sign-in failed: the bridge then reports the join as not managed) and the blob.
+async fn mdm_grant(
+    configuration: &cxh_wire::oidc::OpenIdConfiguration,
+    enrollment_url: &str,
+    opaque_blob: Option<String>,
+) -> ClientMessage {
+    let redirect_uri = crate::authority::redirect_uri(&page_origin());
+    let code = match crate::mdm::resource_of(enrollment_url) {
+        Some(resource) => crate::mdm::silent_code(
+            &configuration.authorization_endpoint,
+            &redirect_uri,
+            &resource,
+        )
+        .await
+        .ok(),
+        None => None,
+    };
+    ClientMessage::MdmGrant {
+        code,
+        redirect_uri,
+        opaque_blob,
     }
 }

@@ -25,15 +25,29 @@ pub const KEY_STATE: &str = "cxh.state";
 /// `sessionStorage` key: the join path the user chose (see [`JoinPath`]).
 pub const KEY_PATH: &str = "cxh.path";
 
+/// `sessionStorage` key: the validated id_token waiting for the MDM terms round trip.
+pub const KEY_TERMS_ID_TOKEN: &str = "cxh.terms_id_token";
+/// `sessionStorage` key: the nonce that id_token must still carry when the terms answer.
+pub const KEY_TERMS_NONCE: &str = "cxh.terms_nonce";
+
 /// Every key the app writes, so "forget everything" cannot miss one.
-pub const ALL_KEYS: [&str; 6] = [
+pub const ALL_KEYS: [&str; 8] = [
     KEY_BRIDGE_URL,
     KEY_BRIDGE_SECRET,
     KEY_HOST,
     KEY_NONCE,
     KEY_STATE,
     KEY_PATH,
+    KEY_TERMS_ID_TOKEN,
+    KEY_TERMS_NONCE,
 ];
+
+/// A join waiting for the MDM terms page's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingTerms {
+    pub id_token: String,
+    pub nonce: String,
+}
 
 /// Somewhere to keep strings across page loads. Failures are silent on purpose: a browser
 /// without storage must still show a page (an error page), never crash.
@@ -144,6 +158,24 @@ impl<S: SessionStore> Session<S> {
         self.store.remove(KEY_PATH);
     }
 
+    pub fn pending_terms(&self) -> Option<PendingTerms> {
+        Some(PendingTerms {
+            id_token: self.non_empty(KEY_TERMS_ID_TOKEN)?,
+            nonce: self.non_empty(KEY_TERMS_NONCE)?,
+        })
+    }
+
+    pub fn save_pending_terms(&self, pending: &PendingTerms) {
+        self.store.set(KEY_TERMS_ID_TOKEN, &pending.id_token);
+        self.store.set(KEY_TERMS_NONCE, &pending.nonce);
+    }
+
+    /// Single use: the terms answer is read once.
+    pub fn clear_pending_terms(&self) {
+        self.store.remove(KEY_TERMS_ID_TOKEN);
+        self.store.remove(KEY_TERMS_NONCE);
+    }
+
     /// Forget everything (the join is over).
     pub fn clear_all(&self) {
         for key in ALL_KEYS {
@@ -188,6 +220,8 @@ pub enum Launch {
     Token(TokenResponse),
     /// Back from the authority with an error.
     AuthorityFailed(AuthorityError),
+    /// Back from the MDM terms-of-use page (`?IsAccepted=…&OpaqueBlob=…`).
+    Terms(crate::mdm::TermsAnswer),
     /// Nothing recognisable in the URL (a reload, or an unusable hand-off): continue from what
     /// the session remembers.
     Resume,
@@ -240,6 +274,12 @@ pub fn parse_launch(query: &str, fragment: &str) -> Launch {
         return Launch::Resume;
     }
     let query = pairs(query);
+    if let Some(accepted) = lookup(&query, "IsAccepted") {
+        return Launch::Terms(crate::mdm::TermsAnswer {
+            accepted: accepted.eq_ignore_ascii_case("true"),
+            opaque_blob: lookup(&query, "OpaqueBlob"),
+        });
+    }
     if let Some(ctx) = lookup(&query, "sCtx") {
         return Launch::SignIn(SignInContext {
             ctx,
@@ -307,6 +347,12 @@ pub enum ErrorReason {
     SessionLost,
     JoinFailed,
     NoRandomness,
+    /// The MDM terms page refused or the terms were not accepted.
+    TermsNotAccepted,
+    /// A terms answer arrived that no join here was waiting for (or it was tampered with).
+    TermsUnexpected,
+    /// Joined, but the MDM enrollment failed.
+    JoinedNotManaged,
 }
 
 /// What the error page shows.
@@ -340,9 +386,13 @@ impl FlowError {
     }
 
     pub fn from_bridge(error: &BridgeError) -> Self {
+        let reason = match error.kind {
+            cxh_wire::bridge::BridgeErrorKind::JoinedNotManaged => ErrorReason::JoinedNotManaged,
+            _ => ErrorReason::JoinFailed,
+        };
         FlowError {
             failed_phase: error.phase,
-            ..FlowError::new(ErrorReason::JoinFailed, Some(error.message.clone()), true)
+            ..FlowError::new(reason, Some(error.message.clone()), true)
         }
     }
 }
@@ -362,9 +412,18 @@ pub enum Page {
         back: Option<BackTo>,
     },
     SignIn(SignInContext),
+    /// Leaving for the MDM terms page: a form POST carrying the bearer.
+    Terms(TermsVisit),
     Progress,
     Done(JoinResult),
     Error(FlowError),
+}
+
+/// The terms page to visit and the fields of the form posted to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermsVisit {
+    pub url: String,
+    pub fields: Vec<(String, String)>,
 }
 
 /// What a [`Page::Working`] is waiting for.
@@ -420,11 +479,12 @@ impl PhaseStatus {
     }
 }
 
-/// The status of every phase of [`JoinPhase::ALL`], in that order.
-pub type PhaseBoard = [PhaseStatus; JoinPhase::ALL.len()];
+/// The status of every phase of [`JoinPhase::WITH_MDM`], in that order (the page shows the MDM
+/// ones only when MDM applies).
+pub type PhaseBoard = [PhaseStatus; JoinPhase::WITH_MDM.len()];
 
 fn phase_index(phase: JoinPhase) -> usize {
-    JoinPhase::ALL
+    JoinPhase::WITH_MDM
         .iter()
         .position(|candidate| *candidate == phase)
         .unwrap_or_default()
@@ -445,7 +505,7 @@ pub fn apply_progress(board: &mut PhaseBoard, phase: JoinPhase, state: PhaseStat
 
 /// Apply a `joined` frame: everything is done.
 pub fn complete_all(board: &mut PhaseBoard) {
-    *board = [PhaseStatus::Done; JoinPhase::ALL.len()];
+    *board = [PhaseStatus::Done; JoinPhase::WITH_MDM.len()];
 }
 
 /// Apply a `failed` frame: the named phase (or else the one in progress) failed.
@@ -584,6 +644,34 @@ mod tests {
                 description: None
             })
         );
+    }
+
+    #[test]
+    fn terms_answers_and_pending_terms() {
+        assert_eq!(
+            parse_launch("?IsAccepted=true&OpaqueBlob=b1", ""),
+            Launch::Terms(crate::mdm::TermsAnswer {
+                accepted: true,
+                opaque_blob: Some("b1".into())
+            })
+        );
+        assert_eq!(
+            parse_launch("?IsAccepted=false", ""),
+            Launch::Terms(crate::mdm::TermsAnswer {
+                accepted: false,
+                opaque_blob: None
+            })
+        );
+        let store = MemoryStore::default();
+        let session = Session::new(&store);
+        let pending = PendingTerms {
+            id_token: "t".into(),
+            nonce: "n".into(),
+        };
+        session.save_pending_terms(&pending);
+        assert_eq!(session.pending_terms(), Some(pending));
+        session.clear_pending_terms();
+        assert_eq!(session.pending_terms(), None);
     }
 
     #[test]

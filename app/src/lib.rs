@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod flow;
 pub mod i18n;
 pub mod id_token;
+pub mod mdm;
 
 #[cfg(target_arch = "wasm32")]
 pub mod bridge;
@@ -67,6 +68,7 @@ mod browser_app {
                     view! { <ErrorPage error=FlowError::new(ErrorReason::SessionLost, None, false) /> }.into_any()
                 }
             },
+            Page::Terms(visit) => view! { <crate::pages::terms::TermsPage visit=visit /> }.into_any(),
             Page::Progress => view! { <ProgressPage /> }.into_any(),
             Page::Done(result) => view! { <DonePage result=result /> }.into_any(),
             Page::Error(error) => view! { <ErrorPage error=error /> }.into_any(),

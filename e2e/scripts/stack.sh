@@ -8,7 +8,7 @@ start_stack() {
   rm -rf "$STACK_DIR"; mkdir -p "$STACK_DIR"; chmod 700 "$STACK_DIR"
   "$ROOT/target/debug/tenant-emulator" --tenants "$ROOT/e2e/tenants/contoso.toml" \
     --db "$STACK_DIR/emulator.sqlite" --listen "127.0.0.1:${CXH_PORT:-0}" \
-    --app-dir "$ROOT/dist" --ready-file "$STACK_DIR/emulator.ready" >"$STACK_DIR/emulator.log" 2>&1 &
+    --app-dir "$ROOT/dist" --mdm-listen 127.0.0.1:0 --ready-file "$STACK_DIR/emulator.ready" >"$STACK_DIR/emulator.log" 2>&1 &
   EMULATOR_PID=$!
   wait_for_file "$STACK_DIR/emulator.ready" 30 "the tenant emulator" || { cat "$STACK_DIR/emulator.log" >&2; return 1; }
   AUTHORITY="$(json_field "$STACK_DIR/emulator.ready" http_url)"

@@ -38,6 +38,13 @@ pub enum JoinError {
     },
     #[error("internal error: {0}")]
     Internal(String),
+    /// Registration succeeded; the MDM enrollment after it did not.
+    #[error("the device is joined (device id {device_id}) but not managed: the MDM enrollment failed: {source}")]
+    JoinedNotManaged {
+        device_id: String,
+        #[source]
+        source: crate::mdm::MdmError,
+    },
 }
 
 impl JoinError {
@@ -54,6 +61,7 @@ impl JoinError {
             JoinError::CertificateInstall(_) => BridgeErrorKind::CertificateInstall,
             JoinError::Store { .. } => BridgeErrorKind::Store,
             JoinError::Internal(_) => BridgeErrorKind::Internal,
+            JoinError::JoinedNotManaged { .. } => BridgeErrorKind::JoinedNotManaged,
         }
     }
 
@@ -70,6 +78,7 @@ impl JoinError {
             JoinError::Registration(_) => Some(JoinPhase::Registering),
             JoinError::CertificateInstall(_) => Some(JoinPhase::InstallingCertificate),
             JoinError::Store { phase, .. } => Some(*phase),
+            JoinError::JoinedNotManaged { source, .. } => Some(source.phase()),
         }
     }
 

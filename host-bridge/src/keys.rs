@@ -37,6 +37,8 @@ pub enum KeyPurpose {
     Device,
     /// Receives secrets from the cloud (the PRT session key is encrypted to it).
     Transport,
+    /// The MDM management certificate's key (MS-WSTEP enrollment).
+    MdmEnrollment,
 }
 
 impl KeyPurpose {
@@ -44,6 +46,7 @@ impl KeyPurpose {
         match self {
             KeyPurpose::Device => "device",
             KeyPurpose::Transport => "transport",
+            KeyPurpose::MdmEnrollment => "mdm_enrollment",
         }
     }
 }

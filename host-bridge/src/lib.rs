@@ -6,7 +6,7 @@
 //! Device Registration Service one dsreg step per module:
 //! [`token`] (validate what the app handed over) -> [`discovery`] -> [`keys`] -> [`csr`] ->
 //! [`registration`] -> [`store`], orchestrated by [`join`]. [`status`] prints the result the
-//! way `dsregcmd /status` does, and [`scripted`] runs the same pipeline without a browser.
+//! way `dsregcmd /status` does, [`mdm`] enrolls the joined device in its MDM (MS-MDE2), and [`scripted`] runs the same pipeline without a browser.
 
 pub mod config;
 pub mod csr;
@@ -16,6 +16,7 @@ pub mod host;
 pub mod http;
 pub mod join;
 pub mod keys;
+pub mod mdm;
 pub mod registration;
 pub mod scripted;
 pub mod secret;

@@ -47,6 +47,8 @@ enum Command {
     Join(JoinArgs),
     /// Time each TPM step of a join (median of several rounds) against a TPM or swtpm.
     TpmBench(TpmBenchArgs),
+    /// Retry the MDM enrollment of a joined device (signs in for the MDM app; password on stdin).
+    MdmEnroll(MdmEnrollArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -87,6 +89,22 @@ impl KeyArgs {
         );
         Ok(provider)
     }
+}
+
+#[derive(clap::Args)]
+struct MdmEnrollArgs {
+    #[arg(long)]
+    state_dir: PathBuf,
+    /// The joining user (or another in MDM scope) signs in for the MDM application.
+    #[arg(long)]
+    username: String,
+    /// Read the password from the first line of stdin (required: never on the command line).
+    #[arg(long, required = true)]
+    password_stdin: bool,
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    keys: KeyArgs,
 }
 
 #[derive(clap::Args)]
@@ -203,6 +221,7 @@ async fn main() -> Result<()> {
         Command::Leave(args) => leave(args).await,
         Command::Join(args) => join(args).await,
         Command::TpmBench(args) => tpm_bench(args),
+        Command::MdmEnroll(args) => mdm_enroll(args).await,
     }
 }
 
@@ -368,6 +387,7 @@ async fn leave(args: LeaveArgs) -> Result<()> {
             }
         }
     }
+    host_bridge::mdm::store::remove(&store)?;
     store.remove_join()?;
     println!(
         "Local join removed: keys, certificate and join info of device {} are gone.",
@@ -471,5 +491,47 @@ fn tpm_bench(args: TpmBenchArgs) -> Result<()> {
     for (step, median) in host_bridge::tpm::bench::run(&tpm, args.rounds)? {
         println!("median {step} {median:.1} ms");
     }
+    Ok(())
+}
+
+/// Retry a failed MDM enrollment: the join stays, the enrollment is done again with a token
+/// from the password grant for the MDM application, and the OpaqueBlob the failed attempt kept.
+async fn mdm_enroll(args: MdmEnrollArgs) -> Result<()> {
+    let password = read_password_from_stdin()?;
+    let store = MachineStore::open(&args.state_dir)?;
+    let Some(info) = store.load_join_info()? else {
+        bail!("this device is not joined; join first");
+    };
+    if host_bridge::mdm::enrollment_url(&info.token_claims).is_none() {
+        bail!("the join's token names no MDM enrollment URL: MDM does not apply to this device");
+    }
+    let mut config = base_config(
+        &info.authority,
+        Some(&info.drs),
+        &args.state_dir,
+        args.ca_file,
+    )?;
+    config.host.device_name = info.device_name.clone();
+    let context = JoinContext {
+        http: build_client(config.ca_file.as_deref())?,
+        config,
+        keys: args.keys.provider()?,
+        store: store.clone(),
+    };
+    let blob = host_bridge::mdm::store::load_pending(&store).and_then(|p| p.opaque_blob);
+    let source = host_bridge::mdm::TokenSource::Password {
+        username: args.username,
+        password,
+    };
+    let mut clock = PhaseClock::default();
+    let enrollment =
+        host_bridge::mdm::enroll(&context, &info, source, blob.as_deref(), &mut |p, s| {
+            clock.record(p, s)
+        })
+        .await?;
+    println!(
+        "enrolled: device {} in MDM (management certificate {})",
+        info.device_id, enrollment.thumbprint
+    );
     Ok(())
 }

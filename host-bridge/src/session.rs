@@ -18,6 +18,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 use crate::error::{protocol_error, JoinError};
 use crate::host::host_context;
 use crate::join::{already_joined, run_join, JoinIdentity};
+use crate::mdm::{self, MdmGrant};
 use crate::secret::Secret;
 use crate::server::BridgeState;
 
@@ -34,10 +35,11 @@ pub async fn run(socket: WebSocket, state: Arc<BridgeState>) {
         return;
     }
     let (outbox, mut outgoing) = unbounded_channel::<ServerMessage>();
+    let mut mdm_grant: Option<MdmGrant> = None;
     loop {
         tokio::select! {
             frame = stream.next() => match frame {
-                Some(Ok(Message::Text(text))) => handle_text(text.as_str(), &state, &outbox),
+                Some(Ok(Message::Text(text))) => handle_text(text.as_str(), &state, &outbox, &mut mdm_grant),
                 Some(Ok(Message::Binary(_))) => reply_invalid(&outbox, "binary frames are not part of the protocol"),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
@@ -139,10 +141,30 @@ fn reply_invalid(outbox: &UnboundedSender<ServerMessage>, why: &str) {
     });
 }
 
-fn handle_text(text: &str, state: &Arc<BridgeState>, outbox: &UnboundedSender<ServerMessage>) {
+fn handle_text(
+    text: &str,
+    state: &Arc<BridgeState>,
+    outbox: &UnboundedSender<ServerMessage>,
+    mdm_grant: &mut Option<MdmGrant>,
+) {
     match serde_json::from_str::<ClientMessage>(text) {
-        Ok(ClientMessage::StartJoin { id_token, nonce }) => {
-            start_join(state, outbox, Secret::new(id_token), nonce)
+        Ok(ClientMessage::StartJoin { id_token, nonce }) => start_join(
+            state,
+            outbox,
+            Secret::new(id_token),
+            nonce,
+            mdm_grant.take(),
+        ),
+        Ok(ClientMessage::MdmGrant {
+            code,
+            redirect_uri,
+            opaque_blob,
+        }) => {
+            *mdm_grant = Some(MdmGrant {
+                code: code.map(Secret::new),
+                redirect_uri,
+                opaque_blob,
+            })
         }
         Ok(ClientMessage::Hello { .. }) => reply_invalid(outbox, "hello was already received"),
         Err(e) => reply_invalid(outbox, &format!("not a protocol message: {e}")),
@@ -155,6 +177,7 @@ fn start_join(
     outbox: &UnboundedSender<ServerMessage>,
     id_token: Secret,
     nonce: String,
+    mdm_grant: Option<MdmGrant>,
 ) {
     let fail = |error: JoinError| {
         let _ = outbox.send(ServerMessage::Failed {
@@ -172,7 +195,7 @@ fn start_join(
     // page went away meanwhile, or the tenant would keep a device the machine forgot.
     tokio::spawn(async move {
         let _one_join_at_a_time = guard;
-        let outcome = join_with_token(&state, &id_token, &nonce, &outbox).await;
+        let outcome = join_with_token(&state, &id_token, &nonce, mdm_grant, &outbox).await;
         let message = match outcome {
             Ok(result) => ServerMessage::Joined { result },
             Err(error) => {
@@ -190,6 +213,7 @@ async fn join_with_token(
     state: &BridgeState,
     id_token: &Secret,
     nonce: &str,
+    mdm_grant: Option<MdmGrant>,
     outbox: &UnboundedSender<ServerMessage>,
 ) -> Result<cxh_wire::bridge::JoinResult, JoinError> {
     let claims = state
@@ -201,5 +225,59 @@ async fn join_with_token(
     let mut progress = |phase, state| {
         let _ = outbox.send(ServerMessage::Progress { phase, state });
     };
-    run_join(&state.join, &identity, &mut progress).await
+    let result = run_join(&state.join, &identity, &mut progress).await?;
+    enroll_if_managed(state, mdm_grant, &mut progress).await?;
+    Ok(result)
+}
+
+/// After a join whose token names an MDM: enroll with what the page handed over. A failure
+/// here is `joined_not_managed`: the join itself stays.
+async fn enroll_if_managed(
+    state: &BridgeState,
+    grant: Option<MdmGrant>,
+    progress: &mut crate::join::Progress<'_>,
+) -> Result<(), JoinError> {
+    let info = state
+        .join
+        .store
+        .load_join_info()
+        .map_err(|e| JoinError::Internal(e.to_string()))?
+        .ok_or_else(|| JoinError::Internal("the join info vanished".into()))?;
+    if mdm::enrollment_url(&info.token_claims).is_none() {
+        return Ok(());
+    }
+    let not_managed = |source| JoinError::JoinedNotManaged {
+        device_id: info.device_id.clone(),
+        source,
+    };
+    let grant = grant
+        .ok_or_else(|| not_managed(mdm::MdmError::NoGrant("the page sent no mdm_grant".into())))?;
+    let blob = grant.opaque_blob.clone();
+    let Some(code) = grant.code else {
+        let error = mdm::MdmError::NoGrant("no authorization code".into());
+        let _ = mdm::store::save_pending(
+            &state.join.store,
+            &mdm::store::PendingEnrollment {
+                enrollment_url: mdm::enrollment_url(&info.token_claims).unwrap_or_default(),
+                opaque_blob: blob,
+                reason: error.to_string(),
+            },
+        );
+        progress(
+            cxh_wire::bridge::JoinPhase::MdmDiscovering,
+            cxh_wire::bridge::PhaseState::Started,
+        );
+        return Err(not_managed(error));
+    };
+    let source = mdm::TokenSource::Code {
+        code,
+        redirect_uri: grant.redirect_uri,
+    };
+    mdm::enroll(&state.join, &info, source, blob.as_deref(), progress)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            tracing::warn!(error = %e, "joined, but the MDM enrollment failed");
+            not_managed(e)
+        })
 }

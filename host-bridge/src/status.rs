@@ -27,6 +27,43 @@ pub struct DeviceStatus {
     pub device: Option<DeviceDetails>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant: Option<TenantDetails>,
+    /// The MDM enrollment, when the device is enrolled (or a failed one awaits a retry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mdm: Option<MdmDetails>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MdmDetails {
+    pub enrolled: bool,
+    pub enrollment_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbprint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_url: Option<String>,
+    pub policies: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_reason: Option<String>,
+}
+
+fn mdm_details(store: &MachineStore) -> Option<MdmDetails> {
+    if let Some(info) = crate::mdm::store::load(store) {
+        return Some(MdmDetails {
+            enrolled: true,
+            enrollment_url: info.enrollment_url,
+            thumbprint: Some(info.thumbprint),
+            server_url: info.server_url,
+            policies: info.policies,
+            pending_reason: None,
+        });
+    }
+    crate::mdm::store::load_pending(store).map(|pending| MdmDetails {
+        enrolled: false,
+        enrollment_url: pending.enrollment_url,
+        thumbprint: None,
+        server_url: None,
+        policies: Vec::new(),
+        pending_reason: Some(pending.reason),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -77,6 +114,7 @@ pub fn collect_at(
             device_name: device_name.to_string(),
             device: None,
             tenant: None,
+            mdm: None,
         });
     };
     Ok(DeviceStatus {
@@ -89,6 +127,7 @@ pub fn collect_at(
             device_auth_status(store, &info, tcti),
         )),
         tenant: Some(tenant_details(&info)),
+        mdm: mdm_details(store),
     })
 }
 
@@ -232,7 +271,29 @@ pub fn render_text(status: &DeviceStatus) -> String {
         out.push('\n');
         render_tenant(&mut out, tenant);
     }
+    if let Some(mdm) = &status.mdm {
+        out.push('\n');
+        render_mdm(&mut out, mdm);
+    }
     out
+}
+
+fn render_mdm(out: &mut String, mdm: &MdmDetails) {
+    section(out, "MDM Enrollment");
+    field(out, "MdmEnrolled", yes_no(mdm.enrolled));
+    field(out, "MdmUrl", &mdm.enrollment_url);
+    if let Some(thumbprint) = &mdm.thumbprint {
+        field(out, "MdmCertThumbprint", thumbprint);
+    }
+    if let Some(server) = &mdm.server_url {
+        field(out, "MdmServerUrl", server);
+    }
+    for (path, value) in &mdm.policies {
+        field(out, "Policy", &format!("{path} = {value}"));
+    }
+    if let Some(reason) = &mdm.pending_reason {
+        field(out, "MdmError", reason);
+    }
 }
 
 fn render_device(out: &mut String, device: &DeviceDetails) {

@@ -320,6 +320,7 @@ impl StagedJoin {
         let name = match purpose {
             KeyPurpose::Device => DEVICE_KEY_FILE,
             KeyPurpose::Transport => TRANSPORT_KEY_FILE,
+            KeyPurpose::MdmEnrollment => crate::mdm::store::MDM_KEY_FILE,
         };
         self.write_private(name, blob)
     }

@@ -111,6 +111,7 @@ fn joined_status() -> DeviceStatus {
             key_srv_url: "https://drs.example/EnrollmentServer/key/".into(),
             key_srv_id: "urn:ms-drs:enterpriseregistration.windows.net".into(),
         }),
+        mdm: None,
     }
 }
 

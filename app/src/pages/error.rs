@@ -20,6 +20,9 @@ fn summary(reason: ErrorReason) -> Text {
         ErrorReason::SessionLost => Text::ErrorSessionLost,
         ErrorReason::JoinFailed => Text::ErrorJoinFailed,
         ErrorReason::NoRandomness => Text::ErrorNoRandomness,
+        ErrorReason::TermsNotAccepted => Text::ErrorTermsNotAccepted,
+        ErrorReason::TermsUnexpected => Text::ErrorTermsUnexpected,
+        ErrorReason::JoinedNotManaged => Text::ErrorJoinedNotManaged,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod local_account;
 pub mod ownership;
 pub mod progress;
 pub mod sign_in;
+pub mod terms;
 pub mod working;
 
 use leptos::html;

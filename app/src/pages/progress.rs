@@ -1,4 +1,4 @@
-//! Join progress: the six dsreg phases as a list, each pending, in progress, done or failed,
+//! Join progress: the six dsreg phases (and the three MDM ones when MDM applies) as a list, each pending, in progress, done or failed,
 //! updated from the bridge's `progress` frames inside a polite live region.
 
 use cxh_wire::bridge::JoinPhase;
@@ -18,6 +18,9 @@ pub fn phase_text(phase: JoinPhase) -> Text {
         JoinPhase::Registering => Text::PhaseRegistering,
         JoinPhase::InstallingCertificate => Text::PhaseInstallingCertificate,
         JoinPhase::SavingJoinInfo => Text::PhaseSavingJoinInfo,
+        JoinPhase::MdmDiscovering => Text::PhaseMdmDiscovering,
+        JoinPhase::MdmEnrolling => Text::PhaseMdmEnrolling,
+        JoinPhase::MdmInstallingPolicy => Text::PhaseMdmInstallingPolicy,
     }
 }
 
@@ -32,12 +35,19 @@ fn status_text(status: PhaseStatus) -> Text {
 
 #[component]
 pub fn ProgressPage() -> impl IntoView {
+    let controller = use_controller();
+    // The MDM phases follow the six registration ones, only when MDM applies.
+    let shown = if controller.mdm.get_untracked() {
+        &JoinPhase::WITH_MDM[..]
+    } else {
+        &JoinPhase::ALL[..]
+    };
     view! {
         <PageHeading name="progress" text=t(Text::ProgressHeading) />
         <p class="intro">{t(Text::ProgressIntro)}</p>
         <div aria-live="polite" class="phases-region">
             <ol class="phases">
-                {JoinPhase::ALL.iter().enumerate().map(|(index, phase)| view! {
+                {shown.iter().enumerate().map(|(index, phase)| view! {
                     <PhaseItem index=index phase=*phase />
                 }).collect_view()}
             </ol>

@@ -353,3 +353,47 @@ pub fn certificate_pem(cert: &Certificate) -> Result<String, InternalError> {
     cert.to_pem(der::pem::LineEnding::LF)
         .map_err(|e| InternalError::Encoding(format!("pem: {e}")))
 }
+
+/// The tenant's MDM CA, which signs management certificates; created on first need.
+pub fn mdm_ca(conn: &Connection, tenant_id: &str) -> Result<CertificateAuthority, InternalError> {
+    load_or_create_authority(
+        conn,
+        &format!("mdm:{tenant_id}"),
+        &format!("CN=Emulated MDM Device CA,OU={tenant_id}"),
+    )
+}
+
+/// Lifetime of an MDM management certificate (one year, renewed by the MDM client).
+const MANAGEMENT_CERT_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Issue a client-authentication certificate `CN=<device id>` for an MDM enrollment.
+pub fn issue_management_certificate(
+    ca: &CertificateAuthority,
+    device_id: &uuid::Uuid,
+    public_key: &SubjectPublicKeyInfoOwned,
+) -> Result<Certificate, InternalError> {
+    let signer = SigningKey::<Sha256>::new(ca.key.clone());
+    let mut builder = CertificateBuilder::new(
+        Profile::Manual {
+            issuer: Some(ca.cert.tbs_certificate.subject.clone()),
+        },
+        random_serial()?,
+        validity(BACKDATE, MANAGEMENT_CERT_LIFETIME)?,
+        parse_name(&format!("CN={device_id}"))?,
+        public_key.clone(),
+        &signer,
+    )
+    .map_err(|e| crypto("certificate builder")(e.to_string()))?;
+    let add = |e: x509_cert::builder::Error| crypto("extension")(e.to_string());
+    builder
+        .add_extension(&KeyUsage(
+            KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment,
+        ))
+        .map_err(add)?;
+    builder
+        .add_extension(&ExtendedKeyUsage(vec![const_oid_client_auth()]))
+        .map_err(add)?;
+    builder
+        .build::<rsa::pkcs1v15::Signature>()
+        .map_err(|e| crypto("certificate sign")(e.to_string()))
+}

@@ -1,6 +1,6 @@
 //! Runtime configuration of the emulator: where it is reachable and which apps it knows.
 
-use crate::tenant_file::ClientSpec;
+use crate::tenant_file::{ClientSpec, MdmSpec, TenantFile};
 use std::path::PathBuf;
 
 /// What the routes need to know about the deployment (not the directory data: that is in SQLite).
@@ -12,6 +12,10 @@ pub struct Config {
     pub app_dir: Option<PathBuf>,
     /// Applications accepted at `authorize` and `token`.
     pub clients: Vec<ClientSpec>,
+    /// Base URL of the MDM role's own origin; the authority's when it has no listener.
+    pub mdm_url: Option<String>,
+    /// Each tenant's MDM application, by tenant id.
+    pub mdm: Vec<(String, MdmSpec)>,
 }
 
 impl Config {
@@ -21,7 +25,43 @@ impl Config {
             public_url: public_url.trim_end_matches('/').to_string(),
             app_dir: None,
             clients: default_clients(),
+            mdm_url: None,
+            mdm: Vec::new(),
         }
+    }
+
+    /// The tenants' MDM applications, served at `mdm_url` (or on the authority's origin).
+    pub fn with_mdm(mut self, mdm_url: Option<&str>, tenants: &TenantFile) -> Self {
+        self.mdm_url = mdm_url.map(|u| u.trim_end_matches('/').to_string());
+        self.mdm = tenants
+            .tenants
+            .iter()
+            .filter_map(|t| t.mdm.clone().map(|m| (t.id.to_ascii_lowercase(), m)))
+            .collect();
+        self
+    }
+
+    /// Origin of the MDM role, without a trailing slash.
+    pub fn mdm_origin(&self) -> &str {
+        self.mdm_url.as_deref().unwrap_or(&self.public_url)
+    }
+
+    /// The MDM enrollment service as an OAuth resource (the audience of its tokens).
+    pub fn mdm_resource(&self) -> String {
+        format!("{}/", self.mdm_origin())
+    }
+
+    /// A tenant's MDM application, if it has one.
+    pub fn mdm_for(&self, tenant_id: &str) -> Option<&MdmSpec> {
+        self.mdm
+            .iter()
+            .find(|(id, _)| id.eq_ignore_ascii_case(tenant_id))
+            .map(|(_, spec)| spec)
+    }
+
+    /// A tenant file MDM URL with `{mdm}` replaced by the MDM origin.
+    pub fn mdm_url_of(&self, template: &str) -> String {
+        template.replace("{mdm}", self.mdm_origin())
     }
 
     /// Add the tenant file's extra applications to the defaults.

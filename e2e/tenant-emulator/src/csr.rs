@@ -76,6 +76,16 @@ pub fn verify_device_csr(
     Ok(request.info.public_key)
 }
 
+/// Verify an MDM enrollment PKCS#10 (MS-WSTEP): any subject (the MDM names the certificate
+/// itself), RSA-2048, SHA-256 with RSA, proof of possession.
+pub fn verify_enrollment_csr(der: &[u8]) -> Result<SubjectPublicKeyInfoOwned, CsrError> {
+    let request = CertReq::from_der(der).map_err(|e| CsrError::Der(e.to_string()))?;
+    check_signature_algorithm(&request)?;
+    let public_key = rsa_key_of(&request.info.public_key)?;
+    check_proof_of_possession(&request, public_key)?;
+    Ok(request.info.public_key)
+}
+
 fn check_signature_algorithm(request: &CertReq) -> Result<(), CsrError> {
     let oid = request.algorithm.oid.to_string();
     if oid != SHA256_WITH_RSA {

@@ -46,6 +46,7 @@ impl AppState {
     ) -> Result<Self, InternalError> {
         let mut conn = db::open(db_path)?;
         db::seed(&mut conn, tenants)?;
+        routes::mdm::store::init(&conn)?;
         let keys = SigningKeys::load_or_create(&conn)?;
         Ok(AppState {
             inner: Arc::new(Inner {

@@ -39,7 +39,11 @@ struct Args {
     /// Where the emulator writes emulator-ca.pem for clients to trust.
     #[arg(long)]
     tls_dir: Option<PathBuf>,
-    /// JSON file written once listening: {"http_url", "https_url", "ca_file"}.
+    /// HTTP listen address of the MDM role's own origin (terms of use, enrollment); without
+    /// it the MDM role is served on the authority's origin.
+    #[arg(long)]
+    mdm_listen: Option<SocketAddr>,
+    /// JSON file written once listening: {"http_url", "https_url", "ca_file", "mdm_url"}.
     #[arg(long)]
     ready_file: Option<PathBuf>,
 }
@@ -49,6 +53,7 @@ struct ReadyFile {
     http_url: String,
     https_url: Option<String>,
     ca_file: Option<String>,
+    mdm_url: String,
 }
 
 #[tokio::main]
@@ -78,10 +83,24 @@ async fn main() -> Result<()> {
         None => None,
     };
 
+    let mdm = match args.mdm_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?,
+        ),
+        None => None,
+    };
+    let mdm_url = match &mdm {
+        Some(listener) => Some(format!("http://{}", listener.local_addr()?)),
+        None => None,
+    };
+
     let public_url = args.public_url.clone().unwrap_or_else(|| http_url.clone());
     let config = Config::new(&public_url)
         .with_extra_clients(&tenants.clients)
-        .with_app_dir(args.app_dir.clone());
+        .with_app_dir(args.app_dir.clone())
+        .with_mdm(mdm_url.as_deref(), &tenants);
     let state = AppState::open(&args.db, &tenants, config)?;
     let router = tenant_emulator::app(state.clone());
 
@@ -105,6 +124,16 @@ async fn main() -> Result<()> {
     if let Some(url) = &https_url {
         println!("tenant-emulator listening on {url}");
     }
+    let mdm_origin = state.config().mdm_origin().to_string();
+    println!("tenant-emulator MDM role on {mdm_origin}");
+    if let Some(listener) = mdm {
+        let mdm_router = tenant_emulator::routes::mdm_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, mdm_router).await {
+                tracing::error!(error = %e, "the MDM listener stopped");
+            }
+        });
+    }
     if let Some(path) = &args.ready_file {
         write_ready_file(
             path,
@@ -112,6 +141,7 @@ async fn main() -> Result<()> {
                 http_url,
                 https_url,
                 ca_file,
+                mdm_url: mdm_origin,
             },
         )?;
     }

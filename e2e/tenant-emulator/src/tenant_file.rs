@@ -51,6 +51,46 @@ pub struct TenantSpec {
     pub require_attestation: bool,
     #[serde(default, rename = "user")]
     pub users: Vec<UserSpec>,
+    /// The tenant's MDM application (Intune analogue); no MDM when absent.
+    #[serde(default)]
+    pub mdm: Option<MdmSpec>,
+}
+
+/// Which users the MDM application applies to (Entra's "MDM user scope").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MdmScope {
+    #[default]
+    All,
+    Some,
+    None,
+}
+
+/// MDM URLs of a tenant; `{mdm}` in a URL stands for the emulator's MDM origin.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MdmSpec {
+    pub enrollment_url: String,
+    #[serde(default)]
+    pub terms_of_use_url: Option<String>,
+    #[serde(default)]
+    pub compliance_url: Option<String>,
+    #[serde(default)]
+    pub scope: MdmScope,
+    /// UPNs in scope when `scope = "some"`.
+    #[serde(default)]
+    pub users: Vec<String>,
+}
+
+impl MdmSpec {
+    /// Whether the MDM application applies to this user.
+    pub fn covers(&self, upn: &str) -> bool {
+        match self.scope {
+            MdmScope::All => true,
+            MdmScope::None => false,
+            MdmScope::Some => self.users.iter().any(|u| u.eq_ignore_ascii_case(upn)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -130,9 +170,13 @@ mod tests {
     fn bundled_contoso_file_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/contoso.toml");
         let file = TenantFile::load(&path).expect("contoso.toml loads");
-        assert_eq!(file.tenants.len(), 1);
-        assert_eq!(file.tenants[0].users.len(), 2);
+        assert_eq!(file.tenants.len(), 2);
+        assert_eq!(file.tenants[0].users.len(), 3);
         assert_eq!(file.tenants[0].device_quota(), 20);
+        let mdm = file.tenants[0].mdm.as_ref().expect("Contoso has MDM");
+        assert!(mdm.covers("nestor.wilke@contoso.com"));
+        assert!(!mdm.covers("adele.vance@contoso.com"));
+        assert!(file.tenants[1].mdm.is_none());
     }
 
     #[test]

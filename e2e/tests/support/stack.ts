@@ -19,6 +19,8 @@ export interface StackOptions {
 
 export interface Stack {
   authority: string;
+  /** Origin of the emulator's MDM role (its own listener). */
+  mdmUrl: string;
   wsUrl: string;
   secret: string;
   dir: string;
@@ -113,12 +115,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       '--db', join(dir, 'emulator.sqlite'),
       '--listen', '127.0.0.1:0',
       '--app-dir', join(ROOT, 'dist'),
+      '--mdm-listen', '127.0.0.1:0',
       '--ready-file', emulatorReady,
     ],
     join(dir, 'emulator.log'),
   );
   await waitForFile(emulatorReady, 'tenant-emulator', emulator, join(dir, 'emulator.log'));
-  const authority: string = JSON.parse(readFileSync(emulatorReady, 'utf8')).http_url;
+  const emulatorInfo = JSON.parse(readFileSync(emulatorReady, 'utf8'));
+  const authority: string = emulatorInfo.http_url;
+  const mdmUrl: string = emulatorInfo.mdm_url;
 
   const swtpm = await startSwtpm(dir);
   const bridgeReady = join(dir, 'bridge.ready');
@@ -147,6 +152,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const statusArgs = ['status', '--state-dir', stateDir];
   return {
     authority,
+    mdmUrl,
     wsUrl: ready.ws_url,
     secret: ready.secret,
     dir,

@@ -83,6 +83,16 @@ pub enum ClientMessage {
     /// Start the join with the id_token issued to the join web app.
     /// `nonce` is the one the page put in the sign-in request; the bridge checks it too.
     StartJoin { id_token: String, nonce: String },
+    /// Sent before `start_join` when the id_token names an MDM: what the worker needs to
+    /// enroll after registration. `code` is a silent authorization code for the MDM
+    /// application (never a password); `opaque_blob` is the terms-of-use acceptance.
+    MdmGrant {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        redirect_uri: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        opaque_blob: Option<String>,
+    },
 }
 
 /// The dsreg phases a join goes through, in order.
@@ -95,6 +105,10 @@ pub enum JoinPhase {
     Registering,
     InstallingCertificate,
     SavingJoinInfo,
+    /// MDM phases: only when the id_token names an MDM enrollment URL.
+    MdmDiscovering,
+    MdmEnrolling,
+    MdmInstallingPolicy,
 }
 
 impl JoinPhase {
@@ -107,6 +121,26 @@ impl JoinPhase {
         JoinPhase::SavingJoinInfo,
     ];
 
+    /// The MDM phases, after the registration ones, when MDM applies.
+    pub const MDM: [JoinPhase; 3] = [
+        JoinPhase::MdmDiscovering,
+        JoinPhase::MdmEnrolling,
+        JoinPhase::MdmInstallingPolicy,
+    ];
+
+    /// Every phase: the six registration phases, then the MDM ones.
+    pub const WITH_MDM: [JoinPhase; 9] = [
+        JoinPhase::Discovering,
+        JoinPhase::CreatingKeys,
+        JoinPhase::BuildingRequest,
+        JoinPhase::Registering,
+        JoinPhase::InstallingCertificate,
+        JoinPhase::SavingJoinInfo,
+        JoinPhase::MdmDiscovering,
+        JoinPhase::MdmEnrolling,
+        JoinPhase::MdmInstallingPolicy,
+    ];
+
     /// Stable machine name (also used by scripts and benchmarks).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -116,6 +150,9 @@ impl JoinPhase {
             JoinPhase::Registering => "registering",
             JoinPhase::InstallingCertificate => "installing_certificate",
             JoinPhase::SavingJoinInfo => "saving_join_info",
+            JoinPhase::MdmDiscovering => "mdm_discovering",
+            JoinPhase::MdmEnrolling => "mdm_enrolling",
+            JoinPhase::MdmInstallingPolicy => "mdm_installing_policy",
         }
     }
 }
@@ -159,6 +196,8 @@ pub enum BridgeErrorKind {
     CertificateInstall,
     Store,
     Internal,
+    /// Registration succeeded but MDM enrollment failed: joined, not managed.
+    JoinedNotManaged,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,7 +253,7 @@ mod tests {
             serde_json::to_string(&progress).unwrap(),
             r#"{"type":"progress","phase":"creating_keys","state":"started"}"#
         );
-        for phase in JoinPhase::ALL {
+        for phase in JoinPhase::WITH_MDM {
             let json = serde_json::to_value(phase).unwrap();
             assert_eq!(json.as_str().unwrap(), phase.as_str());
         }

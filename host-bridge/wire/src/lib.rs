@@ -8,6 +8,7 @@
 //! - [`registration`]: the device registration request/response (MS-DVRE);
 //! - [`transport_key`]: the BCRYPT_RSAKEY_BLOB ("RSA1") encoding of the transport key;
 //! - [`key_attestation`]: `AttestationData`, the TPM's certification of the transport key.
+//! - [`mdm`]: MDM enrollment (MS-MDE2/XCEP/WSTEP) names and the terms-of-use contract.
 //!
 //! The crate is dependency-light on purpose: it builds for wasm32 and native alike.
 
@@ -15,6 +16,7 @@ pub mod bridge;
 pub mod consts;
 pub mod discovery;
 pub mod key_attestation;
+pub mod mdm;
 pub mod oidc;
 pub mod realm;
 pub mod registration;

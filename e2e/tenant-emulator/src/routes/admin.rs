@@ -42,6 +42,11 @@ pub struct DeviceObject {
     pub enabled: bool,
     pub attested: bool,
     pub created_date_time: String,
+    /// Whether the MDM role holds an enrollment for this device.
+    #[serde(default)]
+    pub mdm_enrolled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mdm_enrollment_id: Option<String>,
 }
 
 impl From<Device> for DeviceObject {
@@ -64,6 +69,8 @@ impl From<Device> for DeviceObject {
             enabled: d.enabled,
             attested: d.attested,
             created_date_time: d.created_at,
+            mdm_enrolled: false,
+            mdm_enrollment_id: None,
         }
     }
 }
@@ -72,7 +79,12 @@ async fn list_devices(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<DeviceObject>>, DrsServiceError> {
     let devices = db::devices(&state.db()).map_err(DrsServiceError::from)?;
-    Ok(Json(devices.into_iter().map(DeviceObject::from).collect()))
+    let objects = devices.into_iter().map(DeviceObject::from);
+    Ok(Json(
+        objects
+            .map(|o| with_mdm(&state, o))
+            .collect::<Result<_, _>>()?,
+    ))
 }
 
 async fn get_device(
@@ -82,5 +94,13 @@ async fn get_device(
     let device = db::device(&state.db(), &device_id)
         .map_err(|e: InternalError| DrsServiceError::from(e))?
         .ok_or(DrsServiceError::DeviceNotFound(device_id))?;
-    Ok(Json(device.into()))
+    Ok(Json(with_mdm(&state, device.into())?))
+}
+
+/// Fill in the MDM enrollment the MDM role recorded for the device.
+fn with_mdm(state: &AppState, mut object: DeviceObject) -> Result<DeviceObject, DrsServiceError> {
+    let enrollment = crate::routes::mdm::enrollment_of(state, &object.device_id)?;
+    object.mdm_enrolled = enrollment.is_some();
+    object.mdm_enrollment_id = enrollment;
+    Ok(object)
 }

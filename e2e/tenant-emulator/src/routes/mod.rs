@@ -2,15 +2,27 @@
 
 pub mod admin;
 pub mod drs;
+pub mod mdm;
 pub mod oidc;
 pub mod realm;
+pub mod silent;
 
 use crate::AppState;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use axum::Router;
 
-/// All routes on one origin: the authority's and DRS's paths do not collide.
+/// The MDM role's routes alone, for its own listener (`--mdm-listen`).
+pub fn mdm_router(state: AppState) -> Router {
+    Router::new()
+        .merge(mdm::routes())
+        .layer(axum::middleware::map_response(no_store_for_html))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// All routes on one origin: the authority's and DRS's paths do not collide. Without an MDM
+/// listener of its own, the MDM role is served here too.
 pub fn router(state: AppState) -> Router {
     let app_dir = state.config().app_dir.clone();
     let mut router = Router::new()
@@ -18,6 +30,9 @@ pub fn router(state: AppState) -> Router {
         .merge(realm::routes())
         .merge(drs::routes())
         .merge(admin::routes());
+    if state.config().mdm_url.is_none() {
+        router = router.merge(mdm::routes());
+    }
     if let Some(dir) = app_dir {
         router = router.nest_service(cxh_wire::consts::JOIN_WEB_APP_PATH, join_web_app(&dir));
     }

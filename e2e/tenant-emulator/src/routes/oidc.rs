@@ -12,7 +12,7 @@ use crate::tokens::{self, TokenSubject};
 use crate::AppState;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -216,9 +216,10 @@ fn random_token(bytes: usize) -> String {
 async fn authorize(
     State(state): State<AppState>,
     Path(segment): Path<String>,
+    headers: HeaderMap,
     query: Result<Query<AuthorizeRequest>, QueryRejection>,
 ) -> Response {
-    match start_login(&state, &segment, query) {
+    match start_login(&state, &segment, query, &headers) {
         Ok(response) => response,
         Err(error) => error.into_html(),
     }
@@ -228,10 +229,14 @@ fn start_login(
     state: &AppState,
     segment: &str,
     query: Result<Query<AuthorizeRequest>, QueryRejection>,
+    headers: &HeaderMap,
 ) -> Result<Response, AuthorityError> {
     let Query(request) = query.map_err(|e| AuthorityError::InvalidRequest(e.body_text()))?;
     let scope = TenantScope::resolve(state, segment)?;
     validate_authorize(state, &request)?;
+    if super::silent::is_silent(&request) {
+        return super::silent::answer(state, scope.tenant_id(), &request, headers);
+    }
     let ctx = random_token(32);
     let stored = StoredAuthorize {
         tenant: scope.tenant_id().map(str::to_string),
@@ -276,7 +281,7 @@ fn sign_in_page(ctx: &str, login_hint: Option<&str>, error: Option<&str>) -> Res
 }
 
 /// Append query parameters to a URL (keeping any it has) and answer 302.
-fn redirect_with_query(base: &str, params: &[(&str, &str)]) -> Response {
+pub(crate) fn redirect_with_query(base: &str, params: &[(&str, &str)]) -> Response {
     let target = match url::Url::parse(base) {
         Ok(mut url) => {
             url.query_pairs_mut().extend_pairs(params);
@@ -458,10 +463,9 @@ fn finish_sign_in(
             tenant,
             client_id: &request.client_id,
         };
-        let id_token = tokens::sign(
-            state.keys(),
-            &tokens::id_token_claims(&subject, request.nonce.clone()),
-        )?;
+        let mut claims = tokens::id_token_claims(&subject, request.nonce.clone());
+        super::mdm::add_id_token_claims(state, request, user, &mut claims);
+        let id_token = tokens::sign(state.keys(), &claims)?;
         let params = [
             ("id_token", id_token.as_str()),
             ("state", &state_param),
@@ -488,7 +492,7 @@ fn session_cookie(state: &AppState, session_id: &str) -> String {
     format!("{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax{secure}")
 }
 
-fn issue_code(
+pub(crate) fn issue_code(
     state: &AppState,
     request: &AuthorizeRequest,
     user: &User,

@@ -1,0 +1,421 @@
+//! MDM enrollment after registration (seed 000 step 5, MS-MDE2): the worker's last act.
+//!
+//! It applies when the validated id_token carried `mdm_enrollment_url`. The access token for
+//! the enrollment service comes from an authorization code: in the browser flow the join web
+//! app obtains it silently (`prompt=none`, same origin as the authority, so the `ESTSAUTH`
+//! session cookie of the DRS sign-in rides along) and hands the code, never a password, to the
+//! bridge in `mdm_grant`; the bridge redeems it at the token endpoint. The retry command
+//! (`host-bridge mdm-enroll`) has no browser session, so it signs in with the resource-owner
+//! password grant for the MDM application instead.
+//!
+//! Phases: MdmDiscovering (code -> token, Discover), MdmEnrolling (GetPolicies, management key
+//! through the [`KeyProvider`], PKCS#10, RequestSecurityToken), MdmInstallingPolicy (check the
+//! certificate against our key and the MDM CA, store certificate, CA, key and policy).
+
+pub mod soap;
+pub mod store;
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD;
+use cxh_wire::bridge::{JoinPhase, PhaseState};
+use cxh_wire::consts::MDM_CLIENT_ID;
+use cxh_wire::oidc::{OAuthError, TokenResponse};
+use der::{Decode, Encode};
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::RsaPublicKey;
+use sha1::{Digest, Sha1};
+use signature::Verifier;
+use x509_cert::builder::{Builder, RequestBuilder};
+use x509_cert::name::Name;
+use x509_cert::Certificate;
+
+use crate::csr::ProviderSigner;
+use crate::join::{JoinContext, Progress};
+use crate::keys::{KeyError, KeyProvider, KeyPurpose, ProviderKey, KEY_BITS};
+use crate::secret::Secret;
+use crate::store::{subject_common_name, JoinInfo, StoreError};
+
+/// Why the enrollment failed; the device stays joined.
+#[derive(Debug, thiserror::Error)]
+pub enum MdmError {
+    #[error("no authorization for the MDM enrollment service was handed over (the silent sign-in failed: {0})")]
+    NoGrant(String),
+    #[error("the MDM access token could not be obtained: {0}")]
+    Token(String),
+    #[error("{url} could not be reached: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{url} answered HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("the MDM's answer was refused: {0}")]
+    Soap(#[from] soap::SoapError),
+    #[error("the MDM asks for RSA keys of at least {0} bits; this device makes {KEY_BITS}")]
+    KeyPolicy(u32),
+    #[error("the management key could not be created: {0}")]
+    Key(#[from] KeyError),
+    #[error("the management certificate request could not be built: {0}")]
+    Csr(String),
+    #[error("the management certificate was refused: {0}")]
+    Certificate(String),
+    #[error("the enrollment could not be stored: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl MdmError {
+    /// The MDM phase this error belongs to.
+    pub fn phase(&self) -> JoinPhase {
+        match self {
+            MdmError::NoGrant(_) | MdmError::Token(_) => JoinPhase::MdmDiscovering,
+            MdmError::Certificate(_) | MdmError::Store(_) => JoinPhase::MdmInstallingPolicy,
+            _ => JoinPhase::MdmEnrolling,
+        }
+    }
+}
+
+/// What the page handed over for the enrollment.
+#[derive(Debug, Clone)]
+pub struct MdmGrant {
+    pub code: Option<Secret>,
+    pub redirect_uri: String,
+    pub opaque_blob: Option<String>,
+}
+
+/// How the enrollment gets its access token.
+pub enum TokenSource {
+    /// An authorization code from the browser's SSO session.
+    Code { code: Secret, redirect_uri: String },
+    /// The retry command's sign-in.
+    Password { username: String, password: Secret },
+}
+
+/// The MDM enrollment URL of the join's id_token, when MDM applies.
+pub fn enrollment_url(claims: &serde_json::Value) -> Option<String> {
+    claims
+        .get("mdm_enrollment_url")
+        .and_then(|v| v.as_str())
+        .filter(|u| !u.is_empty())
+        .map(str::to_string)
+}
+
+/// The enrollment service as an OAuth resource: its origin with a trailing slash (seed 001
+/// shows `resource=https://manage-beta.microsoft.com/`).
+pub fn resource_of(enrollment_url: &str) -> Result<String, MdmError> {
+    let url = url::Url::parse(enrollment_url)
+        .map_err(|e| MdmError::Token(format!("the enrollment URL is invalid: {e}")))?;
+    Ok(format!("{}/", url.origin().ascii_serialization()))
+}
+
+/// Run the three MDM phases for a committed join; on failure remember what a retry needs.
+pub async fn enroll(
+    ctx: &JoinContext,
+    info: &JoinInfo,
+    source: TokenSource,
+    opaque_blob: Option<&str>,
+    progress: &mut Progress<'_>,
+) -> Result<store::EnrollmentInfo, MdmError> {
+    let url = enrollment_url(&info.token_claims)
+        .ok_or_else(|| MdmError::NoGrant("the join's token names no MDM".into()))?;
+    let outcome = run_phases(ctx, info, &url, source, opaque_blob, progress).await;
+    if let Err(error) = &outcome {
+        let pending = store::PendingEnrollment {
+            enrollment_url: url.clone(),
+            opaque_blob: opaque_blob.map(str::to_string),
+            reason: error.to_string(),
+        };
+        if let Err(e) = store::save_pending(&ctx.store, &pending) {
+            tracing::warn!(error = %e, "could not remember the failed enrollment for a retry");
+        }
+    }
+    outcome
+}
+
+async fn run_phases(
+    ctx: &JoinContext,
+    info: &JoinInfo,
+    url: &str,
+    source: TokenSource,
+    opaque_blob: Option<&str>,
+    progress: &mut Progress<'_>,
+) -> Result<store::EnrollmentInfo, MdmError> {
+    progress(JoinPhase::MdmDiscovering, PhaseState::Started);
+    let token = access_token(ctx, info, url, source).await?;
+    let facts = soap::DeviceFacts {
+        upn: &info.user.upn,
+        os_version: &info.os_version,
+        device_name: &info.device_name,
+        device_id: &info.device_id,
+    };
+    let discovered = discover(&ctx.http, url, &facts).await?;
+    progress(JoinPhase::MdmDiscovering, PhaseState::Completed);
+
+    progress(JoinPhase::MdmEnrolling, PhaseState::Started);
+    let policy_xml =
+        soap::get_policies_request(&new_id(), &discovered.policy_service_url, token.expose());
+    let policy = soap::parse_get_policies_response(
+        &post_soap(&ctx.http, &discovered.policy_service_url, policy_xml).await?,
+    )?;
+    if policy.minimal_key_length > KEY_BITS as u32 {
+        return Err(MdmError::KeyPolicy(policy.minimal_key_length));
+    }
+    let key = create_key(ctx.keys.clone()).await?;
+    let csr = management_csr(key.as_ref(), &info.device_id)?;
+    let rst = soap::enroll_request(
+        &new_id(),
+        &discovered.enrollment_service_url,
+        token.expose(),
+        &csr,
+        &facts,
+        opaque_blob,
+    );
+    let answer = post_soap(&ctx.http, &discovered.enrollment_service_url, rst).await?;
+    let doc_xml = soap::parse_enroll_response(&answer)?;
+    progress(JoinPhase::MdmEnrolling, PhaseState::Completed);
+
+    progress(JoinPhase::MdmInstallingPolicy, PhaseState::Started);
+    let doc = soap::parse_provisioning_doc(&doc_xml)?;
+    let (thumbprint, not_after_unix) =
+        check_management_certificate(&doc, key.public_key(), &info.device_id)?;
+    let enrollment = store::EnrollmentInfo {
+        enrollment_url: url.to_string(),
+        enrollment_service_url: discovered.enrollment_service_url.clone(),
+        provider_id: doc.provider_id.clone(),
+        server_url: doc.server_url.clone(),
+        thumbprint,
+        not_after_unix,
+        policies: doc.policies.clone(),
+        enrolled_at: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    };
+    let key_blob = key.to_blob()?;
+    store::save(
+        &ctx.store,
+        &store::EnrollmentFiles {
+            key_blob: &key_blob,
+            cert_der: &doc.client_cert_der,
+            ca_der: &doc.ca_cert_der,
+            provisioning_doc: &doc_xml,
+            info: &enrollment,
+        },
+    )?;
+    progress(JoinPhase::MdmInstallingPolicy, PhaseState::Completed);
+    tracing::info!(thumbprint = %enrollment.thumbprint, "device enrolled in MDM");
+    Ok(enrollment)
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The access token for the enrollment service (never logged).
+async fn access_token(
+    ctx: &JoinContext,
+    info: &JoinInfo,
+    url: &str,
+    source: TokenSource,
+) -> Result<Secret, MdmError> {
+    let resource = resource_of(url)?;
+    let token_url = format!("{}/{}/oauth2/token", info.authority, info.tenant.id);
+    let form: Vec<(&str, String)> = match &source {
+        TokenSource::Code { code, redirect_uri } => vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", code.expose().to_string()),
+            ("client_id", MDM_CLIENT_ID.into()),
+            ("redirect_uri", redirect_uri.clone()),
+            ("resource", resource),
+        ],
+        TokenSource::Password { username, password } => vec![
+            ("grant_type", "password".into()),
+            ("client_id", MDM_CLIENT_ID.into()),
+            ("resource", resource),
+            ("username", username.clone()),
+            ("password", password.expose().to_string()),
+        ],
+    };
+    let response = ctx
+        .http
+        .post(&token_url)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| MdmError::Token(format!("{token_url} could not be reached: {e}")))?;
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| MdmError::Token(e.to_string()))?;
+    if !status.is_success() {
+        let why = serde_json::from_slice::<OAuthError>(&body)
+            .map(|e| e.error_description)
+            .unwrap_or_else(|_| format!("HTTP {status}"));
+        return Err(MdmError::Token(why));
+    }
+    let token: TokenResponse =
+        serde_json::from_slice(&body).map_err(|e| MdmError::Token(e.to_string()))?;
+    Ok(Secret::new(token.access_token))
+}
+
+/// Probe the discovery URL with GET (MS-MDE2), then POST Discover.
+async fn discover(
+    http: &reqwest::Client,
+    url: &str,
+    facts: &soap::DeviceFacts<'_>,
+) -> Result<soap::Discovered, MdmError> {
+    let unreachable = |e: reqwest::Error| MdmError::Unreachable {
+        url: url.to_string(),
+        reason: e.to_string(),
+    };
+    let probe = http.get(url).send().await.map_err(unreachable)?;
+    if !probe.status().is_success() {
+        return Err(MdmError::Status {
+            url: url.to_string(),
+            status: probe.status().as_u16(),
+        });
+    }
+    let answer = post_soap(http, url, soap::discover_request(&new_id(), url, facts)).await?;
+    Ok(soap::parse_discover_response(&answer)?)
+}
+
+/// POST a SOAP 1.2 message; a fault body is returned as text for the parser to report.
+async fn post_soap(http: &reqwest::Client, url: &str, xml: String) -> Result<String, MdmError> {
+    let unreachable = |e: reqwest::Error| MdmError::Unreachable {
+        url: url.to_string(),
+        reason: e.to_string(),
+    };
+    let response = http
+        .post(url)
+        .header("Content-Type", "application/soap+xml; charset=utf-8")
+        .body(xml)
+        .send()
+        .await
+        .map_err(unreachable)?;
+    let status = response.status();
+    let text = response.text().await.map_err(unreachable)?;
+    if !status.is_success() && !text.contains("Fault") {
+        return Err(MdmError::Status {
+            url: url.to_string(),
+            status: status.as_u16(),
+        });
+    }
+    Ok(text)
+}
+
+async fn create_key(provider: Arc<dyn KeyProvider>) -> Result<Box<dyn ProviderKey>, MdmError> {
+    tokio::task::spawn_blocking(move || provider.create_key(KeyPurpose::MdmEnrollment))
+        .await
+        .map_err(|e| {
+            MdmError::Key(KeyError::Generate {
+                purpose: KeyPurpose::MdmEnrollment.as_str(),
+                reason: e.to_string(),
+            })
+        })?
+        .map_err(MdmError::Key)
+}
+
+/// The PKCS#10 for the management certificate, `CN=<device id>`, signed by the new key.
+pub fn management_csr(key: &dyn ProviderKey, device_id: &str) -> Result<Vec<u8>, MdmError> {
+    let subject =
+        Name::from_str(&format!("CN={device_id}")).map_err(|e| MdmError::Csr(e.to_string()))?;
+    let signer = ProviderSigner::new(key);
+    let request = RequestBuilder::new(subject, &signer)
+        .map_err(|e| MdmError::Csr(e.to_string()))?
+        .build::<Signature>()
+        .map_err(|e| MdmError::Csr(e.to_string()))?;
+    request.to_der().map_err(|e| MdmError::Csr(e.to_string()))
+}
+
+/// The management certificate must certify our key, name our device and be signed by the
+/// MDM CA delivered with it. Returns its thumbprint and expiry.
+fn check_management_certificate(
+    doc: &soap::ProvisioningDoc,
+    key: &RsaPublicKey,
+    device_id: &str,
+) -> Result<(String, i64), MdmError> {
+    let refuse = |why: String| MdmError::Certificate(why);
+    let cert = Certificate::from_der(&doc.client_cert_der).map_err(|e| refuse(e.to_string()))?;
+    let ca = Certificate::from_der(&doc.ca_cert_der).map_err(|e| refuse(format!("CA: {e}")))?;
+    let certified = spki_key(&cert)?;
+    if &certified != key {
+        return Err(refuse("it does not certify the management key".into()));
+    }
+    let cn = subject_common_name(&cert).map_err(|e| refuse(e.to_string()))?;
+    if !cn.eq_ignore_ascii_case(device_id) {
+        return Err(refuse(format!(
+            "its subject CN {cn:?} is not the device id"
+        )));
+    }
+    let tbs = cert
+        .tbs_certificate
+        .to_der()
+        .map_err(|e| refuse(e.to_string()))?;
+    let signature =
+        Signature::try_from(cert.signature.raw_bytes()).map_err(|e| refuse(e.to_string()))?;
+    VerifyingKey::<sha2::Sha256>::new(spki_key(&ca)?)
+        .verify(&tbs, &signature)
+        .map_err(|_| refuse("it is not signed by the MDM's CA".into()))?;
+    let not_after = cert
+        .tbs_certificate
+        .validity
+        .not_after
+        .to_unix_duration()
+        .as_secs() as i64;
+    Ok((
+        hex::encode_upper(Sha1::digest(&doc.client_cert_der)),
+        not_after,
+    ))
+}
+
+fn spki_key(cert: &Certificate) -> Result<RsaPublicKey, MdmError> {
+    use der::referenced::OwnedToRef;
+    RsaPublicKey::try_from(cert.tbs_certificate.subject_public_key_info.owned_to_ref())
+        .map_err(|_| MdmError::Certificate("its key is not RSA".into()))
+}
+
+/// Base64 helper kept for callers that show certificates.
+pub fn encode(der: &[u8]) -> String {
+    use base64::Engine;
+    STANDARD.encode(der)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SoftwareKeyProvider;
+
+    #[test]
+    fn the_resource_is_the_enrollment_origin() {
+        assert_eq!(
+            resource_of("http://127.0.0.1:4000/EnrollmentServer/Discovery.svc").unwrap(),
+            "http://127.0.0.1:4000/"
+        );
+        assert!(resource_of("not a url").is_err());
+        assert_eq!(
+            enrollment_url(&serde_json::json!({"mdm_enrollment_url": "https://m/d"})).as_deref(),
+            Some("https://m/d")
+        );
+        assert_eq!(
+            enrollment_url(&serde_json::json!({"mdm_enrollment_url": ""})),
+            None
+        );
+        assert_eq!(enrollment_url(&serde_json::json!({})), None);
+    }
+
+    #[test]
+    fn the_management_csr_names_the_device_and_is_signed_by_the_new_key() {
+        let key = SoftwareKeyProvider
+            .create_key(KeyPurpose::MdmEnrollment)
+            .unwrap();
+        let der = management_csr(key.as_ref(), "8e1c6f0a-1111-2222-3333-444455556666").unwrap();
+        let request = x509_cert::request::CertReq::from_der(&der).unwrap();
+        assert_eq!(
+            request.info.subject.to_string(),
+            "CN=8e1c6f0a-1111-2222-3333-444455556666"
+        );
+        let info = request.info.to_der().unwrap();
+        let signature = Signature::try_from(request.signature.raw_bytes()).unwrap();
+        VerifyingKey::<sha2::Sha256>::new(key.public_key().clone())
+            .verify(&info, &signature)
+            .unwrap();
+    }
+}

@@ -1,0 +1,461 @@
+//! The device side of MS-MDE2's SOAP: build Discover, GetPolicies (MS-XCEP) and
+//! RequestSecurityToken (MS-WSTEP); parse their responses, SOAP faults and the
+//! `wap-provisioningdoc` the enrollment returns.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use cxh_wire::mdm::*;
+use roxmltree::{Document, Node};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SoapError {
+    #[error("the answer is not well-formed XML: {0}")]
+    Xml(String),
+    #[error("the answer has no {0}")]
+    Missing(&'static str),
+    #[error("the {0} is not valid base64")]
+    Base64(&'static str),
+    #[error("the service answered a SOAP fault ({code}): {reason}")]
+    Fault { code: String, reason: String },
+}
+
+/// Escape text for XML content and attribute values.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+fn header(action: &str, message_id: &str, to: &str, security: &str) -> String {
+    format!(
+        "<s:Header><a:Action s:mustUnderstand=\"1\">{action}</a:Action>\
+         <a:MessageID>urn:uuid:{message_id}</a:MessageID>\
+         <a:ReplyTo><a:Address>http://www.w3.org/2005/08/addressing/anonymous</a:Address></a:ReplyTo>\
+         <a:To s:mustUnderstand=\"1\">{}</a:To>{security}</s:Header>",
+        escape(to)
+    )
+}
+
+/// The WS-Security header carrying the Entra access token (base64 of the JWT).
+fn jwt_security(jwt: &str) -> String {
+    format!(
+        "<wsse:Security s:mustUnderstand=\"1\"><wsse:BinarySecurityToken ValueType=\"{VALUE_TYPE_JWT}\" \
+         EncodingType=\"{ENCODING_BASE64}\">{}</wsse:BinarySecurityToken></wsse:Security>",
+        STANDARD.encode(jwt.as_bytes())
+    )
+}
+
+fn envelope(header: &str, body: &str) -> String {
+    format!(
+        "<s:Envelope xmlns:s=\"{NS_SOAP}\" xmlns:a=\"{NS_ADDRESSING}\" xmlns:u=\"{NS_WSU}\" \
+         xmlns:wsse=\"{NS_WSSE}\" xmlns:wst=\"{NS_WST}\" xmlns:ac=\"{NS_AC}\">{header}<s:Body>{body}</s:Body></s:Envelope>"
+    )
+}
+
+/// What the device says about itself in Discover and the RST.
+pub struct DeviceFacts<'a> {
+    pub upn: &'a str,
+    pub os_version: &'a str,
+    pub device_name: &'a str,
+    pub device_id: &'a str,
+}
+
+/// MS-MDE2 Discover, asking for federated (Entra) authentication.
+pub fn discover_request(message_id: &str, to: &str, device: &DeviceFacts<'_>) -> String {
+    let body = format!(
+        "<Discover xmlns=\"{NS_DISCOVERY}\"><request xmlns:i=\"{NS_XSI}\">\
+         <EmailAddress>{}</EmailAddress><RequestVersion>{ENROLLMENT_VERSION}</RequestVersion>\
+         <DeviceType>{DEVICE_TYPE_WINDOWS}</DeviceType><ApplicationVersion>{}</ApplicationVersion>\
+         <OSEdition>48</OSEdition><AuthPolicies><AuthPolicy>{AUTH_POLICY_FEDERATED}</AuthPolicy></AuthPolicies>\
+         </request></Discover>",
+        escape(device.upn),
+        escape(device.os_version)
+    );
+    envelope(&header(ACTION_DISCOVER, message_id, to, ""), &body)
+}
+
+/// MS-XCEP GetPolicies with the access token.
+pub fn get_policies_request(message_id: &str, to: &str, jwt: &str) -> String {
+    let body = format!(
+        "<GetPolicies xmlns=\"{NS_XCEP}\"><client><lastUpdate xsi:nil=\"true\" xmlns:xsi=\"{NS_XSI}\"/>\
+         <preferredLanguage xsi:nil=\"true\" xmlns:xsi=\"{NS_XSI}\"/></client>\
+         <requestFilter xsi:nil=\"true\" xmlns:xsi=\"{NS_XSI}\"/></GetPolicies>"
+    );
+    envelope(
+        &header(ACTION_GET_POLICIES, message_id, to, &jwt_security(jwt)),
+        &body,
+    )
+}
+
+/// MS-WSTEP RequestSecurityToken: the PKCS#10 and the AdditionalContext of an Entra-joined
+/// device enrollment (EnrollmentType=Device, DeviceID, EnrollmentData = the OpaqueBlob).
+pub fn enroll_request(
+    message_id: &str,
+    to: &str,
+    jwt: &str,
+    csr_der: &[u8],
+    device: &DeviceFacts<'_>,
+    opaque_blob: Option<&str>,
+) -> String {
+    let mut items = vec![
+        ("UXInitiated", "true"),
+        ("EnrollmentType", "Device"),
+        ("DeviceType", DEVICE_TYPE_WINDOWS),
+        ("ApplicationVersion", device.os_version),
+        ("OSVersion", device.os_version),
+        ("DeviceName", device.device_name),
+        ("DeviceID", device.device_id),
+    ];
+    if let Some(blob) = opaque_blob {
+        items.push(("EnrollmentData", blob));
+    }
+    let context: String = items
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "<ac:ContextItem Name=\"{name}\"><ac:Value>{}</ac:Value></ac:ContextItem>",
+                escape(value)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<wst:RequestSecurityToken><wst:TokenType>{TOKEN_TYPE_DEVICE_ENROLLMENT}</wst:TokenType>\
+         <wst:RequestType>{REQUEST_TYPE_ISSUE}</wst:RequestType>\
+         <wsse:BinarySecurityToken ValueType=\"{VALUE_TYPE_PKCS10}\" EncodingType=\"{ENCODING_BASE64}\">{}</wsse:BinarySecurityToken>\
+         <ac:AdditionalContext xmlns=\"{NS_AC}\">{context}</ac:AdditionalContext></wst:RequestSecurityToken>",
+        STANDARD.encode(csr_der)
+    );
+    envelope(
+        &header(ACTION_RST, message_id, to, &jwt_security(jwt)),
+        &body,
+    )
+}
+
+fn parse(xml: &str) -> Result<Document<'_>, SoapError> {
+    Document::parse(xml).map_err(|e| SoapError::Xml(e.to_string()))
+}
+
+fn find<'a, 'i>(root: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
+    root.descendants().find(|n| {
+        n.is_element() && n.tag_name().name() == name && n.tag_name().namespace() == Some(ns)
+    })
+}
+
+fn text_of(root: Node<'_, '_>, ns: &str, name: &str) -> Option<String> {
+    find(root, ns, name)
+        .and_then(|n| n.text())
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// A SOAP fault in the answer, as an error.
+fn check_fault(doc: &Document<'_>) -> Result<(), SoapError> {
+    let Some(fault) = find(doc.root(), NS_SOAP, "Fault") else {
+        return Ok(());
+    };
+    let code = fault
+        .descendants()
+        .filter(|n| n.is_element() && n.tag_name().name() == "Value")
+        .filter_map(|n| n.text())
+        .next_back()
+        .unwrap_or("unknown")
+        .to_string();
+    let reason = text_of(fault, NS_SOAP, "Text").unwrap_or_default();
+    Err(SoapError::Fault { code, reason })
+}
+
+/// The services a DiscoverResponse names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discovered {
+    pub auth_policy: String,
+    pub policy_service_url: String,
+    pub enrollment_service_url: String,
+}
+
+pub fn parse_discover_response(xml: &str) -> Result<Discovered, SoapError> {
+    let doc = parse(xml)?;
+    check_fault(&doc)?;
+    let result = find(doc.root(), NS_DISCOVERY, "DiscoverResult")
+        .ok_or(SoapError::Missing("DiscoverResult"))?;
+    let get =
+        |name: &'static str| text_of(result, NS_DISCOVERY, name).ok_or(SoapError::Missing(name));
+    Ok(Discovered {
+        auth_policy: get("AuthPolicy")?,
+        policy_service_url: get("EnrollmentPolicyServiceUrl")?,
+        enrollment_service_url: get("EnrollmentServiceUrl")?,
+    })
+}
+
+/// What the certificate policy asks of the key and signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificatePolicy {
+    pub minimal_key_length: u32,
+    /// The hash algorithm OID, when the policy names one.
+    pub hash_oid: Option<String>,
+}
+
+pub fn parse_get_policies_response(xml: &str) -> Result<CertificatePolicy, SoapError> {
+    let doc = parse(xml)?;
+    check_fault(&doc)?;
+    let response = find(doc.root(), NS_XCEP, "GetPoliciesResponse")
+        .ok_or(SoapError::Missing("GetPoliciesResponse"))?;
+    let minimal_key_length = text_of(response, NS_XCEP, "minimalKeyLength")
+        .and_then(|v| v.parse().ok())
+        .ok_or(SoapError::Missing("minimalKeyLength"))?;
+    let hash_ref = text_of(response, NS_XCEP, "hashAlgorithmOIDReference");
+    let hash_oid = find(response, NS_XCEP, "oIDs").and_then(|oids| {
+        oids.children()
+            .filter(|n| n.is_element())
+            .find(|oid| text_of(*oid, NS_XCEP, "oIDReferenceID") == hash_ref)
+            .and_then(|oid| text_of(oid, NS_XCEP, "value"))
+    });
+    Ok(CertificatePolicy {
+        minimal_key_length,
+        hash_oid,
+    })
+}
+
+/// The provisioning document (decoded) from a RequestSecurityTokenResponseCollection.
+pub fn parse_enroll_response(xml: &str) -> Result<String, SoapError> {
+    let doc = parse(xml)?;
+    check_fault(&doc)?;
+    let token = doc
+        .descendants()
+        .find(|n| {
+            n.is_element()
+                && n.tag_name().name() == "BinarySecurityToken"
+                && n.attribute("ValueType") == Some(VALUE_TYPE_PROVISION_DOC)
+        })
+        .ok_or(SoapError::Missing(
+            "provisioning document BinarySecurityToken",
+        ))?;
+    let compact: String = token
+        .text()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let bytes = STANDARD
+        .decode(compact)
+        .map_err(|_| SoapError::Base64("provisioning document"))?;
+    String::from_utf8(bytes).map_err(|_| SoapError::Base64("provisioning document"))
+}
+
+/// What the `wap-provisioningdoc` installs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisioningDoc {
+    /// DER of the MDM's root CA (CertificateStore/Root/System).
+    pub ca_cert_der: Vec<u8>,
+    /// DER of the device's management certificate (CertificateStore/My/System).
+    pub client_cert_der: Vec<u8>,
+    /// The DM client's provider id (DMClient/Provider/<id>).
+    pub provider_id: Option<String>,
+    /// The management server (DMClient/Provider/<id>/ServerList).
+    pub server_url: Option<String>,
+    /// Every policy delivered: (path under `Policy/`, value).
+    pub policies: Vec<(String, String)>,
+}
+
+/// The `characteristic type` path from the document root down to `node`.
+fn characteristic_path(node: Node<'_, '_>) -> Vec<String> {
+    let mut path: Vec<String> = node
+        .ancestors()
+        .filter(|n| n.is_element() && n.tag_name().name() == "characteristic")
+        .filter_map(|n| n.attribute("type").map(str::to_string))
+        .collect();
+    path.reverse();
+    path
+}
+
+fn encoded_certificate(doc: &Document<'_>, store: &str) -> Result<Vec<u8>, SoapError> {
+    let parm = doc
+        .descendants()
+        .find(|n| {
+            n.attribute("name") == Some("EncodedCertificate")
+                && characteristic_path(*n).get(1).map(String::as_str) == Some(store)
+        })
+        .ok_or(SoapError::Missing("EncodedCertificate"))?;
+    STANDARD
+        .decode(parm.attribute("value").unwrap_or_default())
+        .map_err(|_| SoapError::Base64("EncodedCertificate"))
+}
+
+pub fn parse_provisioning_doc(xml: &str) -> Result<ProvisioningDoc, SoapError> {
+    let doc = parse(xml)?;
+    if doc.root_element().tag_name().name() != "wap-provisioningdoc" {
+        return Err(SoapError::Missing("wap-provisioningdoc"));
+    }
+    let parms: Vec<(Vec<String>, String, String)> = doc
+        .descendants()
+        .filter(|n| n.is_element() && n.tag_name().name() == "parm")
+        .map(|n| {
+            (
+                characteristic_path(n),
+                n.attribute("name").unwrap_or_default().to_string(),
+                n.attribute("value").unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let provider = parms.iter().find(|(path, name, _)| {
+        path.first().map(String::as_str) == Some("DMClient") && name == "ServerList"
+    });
+    let policies = parms
+        .iter()
+        .filter(|(path, _, _)| path.first().map(String::as_str) == Some("Policy"))
+        .map(|(path, name, value)| (format!("{}/{name}", path.join("/")), value.clone()))
+        .collect();
+    Ok(ProvisioningDoc {
+        ca_cert_der: encoded_certificate(&doc, "Root")?,
+        client_cert_der: encoded_certificate(&doc, "My")?,
+        provider_id: provider.and_then(|(path, _, _)| path.get(2).cloned()),
+        server_url: provider.map(|(_, _, value)| value.clone()),
+        policies,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device() -> DeviceFacts<'static> {
+        DeviceFacts {
+            upn: "nestor@contoso.com",
+            os_version: "10.0.26100.1",
+            device_name: "DESKTOP-1",
+            device_id: "8e1c6f0a-1111-2222-3333-444455556666",
+        }
+    }
+
+    #[test]
+    fn built_requests_carry_what_ms_mde2_requires() {
+        let discover = discover_request("1", "https://m/EnrollmentServer/Discovery.svc", &device());
+        let doc = Document::parse(&discover).unwrap();
+        assert_eq!(
+            text_of(doc.root(), NS_DISCOVERY, "EmailAddress").as_deref(),
+            Some("nestor@contoso.com")
+        );
+        assert_eq!(
+            text_of(doc.root(), NS_ADDRESSING, "Action").as_deref(),
+            Some(ACTION_DISCOVER)
+        );
+
+        let rst = enroll_request(
+            "2",
+            "https://m/E",
+            "a.b.c",
+            &[1, 2, 3],
+            &device(),
+            Some("blob&1"),
+        );
+        let doc = Document::parse(&rst).unwrap();
+        let tokens: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.tag_name().name() == "BinarySecurityToken")
+            .collect();
+        assert_eq!(tokens[0].attribute("ValueType"), Some(VALUE_TYPE_JWT));
+        assert_eq!(
+            STANDARD.decode(tokens[0].text().unwrap()).unwrap(),
+            b"a.b.c"
+        );
+        assert_eq!(tokens[1].attribute("ValueType"), Some(VALUE_TYPE_PKCS10));
+        assert_eq!(tokens[1].text(), Some("AQID"));
+        let item = |name: &str| {
+            doc.descendants()
+                .find(|n| n.attribute("Name") == Some(name))
+                .and_then(|n| text_of(n, NS_AC, "Value"))
+        };
+        assert_eq!(item("EnrollmentType").as_deref(), Some("Device"));
+        assert_eq!(item("EnrollmentData").as_deref(), Some("blob&1"));
+        assert_eq!(item("DeviceID").as_deref(), Some(device().device_id));
+        let without = enroll_request("3", "https://m/E", "a.b.c", &[1], &device(), None);
+        assert!(!without.contains("EnrollmentData"));
+        Document::parse(&get_policies_request("4", "https://m/P", "a.b.c")).unwrap();
+    }
+
+    /// DiscoverResponse and GetPoliciesResponse as MS-MDE2 4.2 / MS-XCEP 4.1 show them.
+    #[test]
+    fn parses_the_spec_responses() {
+        let discover = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing">
+  <s:Header><a:Action s:mustUnderstand="1">http://schemas.microsoft.com/windows/management/2012/01/enrollment/IDiscoveryService/DiscoverResponse</a:Action>
+    <a:RelatesTo>urn:uuid:748132ec-a575-4329-b01b-6171a9cf8478</a:RelatesTo></s:Header>
+  <s:Body><DiscoverResponse xmlns="http://schemas.microsoft.com/windows/management/2012/01/enrollment">
+    <DiscoverResult><AuthPolicy>Federated</AuthPolicy><EnrollmentVersion>4.0</EnrollmentVersion>
+      <EnrollmentPolicyServiceUrl>https://mdm.contoso.com/EnrollmentServer/Policy.svc</EnrollmentPolicyServiceUrl>
+      <EnrollmentServiceUrl>https://mdm.contoso.com/EnrollmentServer/Enrollment.svc</EnrollmentServiceUrl>
+    </DiscoverResult></DiscoverResponse></s:Body></s:Envelope>"#;
+        let found = parse_discover_response(discover).unwrap();
+        assert_eq!(found.auth_policy, "Federated");
+        assert!(found.enrollment_service_url.ends_with("/Enrollment.svc"));
+
+        let policies = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>
+  <GetPoliciesResponse xmlns="http://schemas.microsoft.com/windows/pki/2009/01/enrollmentpolicy" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+    <response><policyID/><policies><policy><policyOIDReference>0</policyOIDReference><cAs xsi:nil="true"/>
+      <attributes><commonName>CEPUnitTest</commonName><policySchema>3</policySchema>
+        <privateKeyAttributes><minimalKeyLength>2048</minimalKeyLength><keySpec xsi:nil="true"/></privateKeyAttributes>
+        <hashAlgorithmOIDReference>0</hashAlgorithmOIDReference></attributes></policy></policies></response>
+    <cAs xsi:nil="true"/>
+    <oIDs><oID><value>2.16.840.1.101.3.4.2.1</value><group>1</group><oIDReferenceID>0</oIDReferenceID><defaultName>szOID_NIST_sha256</defaultName></oID></oIDs>
+  </GetPoliciesResponse></s:Body></s:Envelope>"#;
+        let policy = parse_get_policies_response(policies).unwrap();
+        assert_eq!(policy.minimal_key_length, 2048);
+        assert_eq!(policy.hash_oid.as_deref(), Some("2.16.840.1.101.3.4.2.1"));
+    }
+
+    #[test]
+    fn a_fault_is_an_error_with_its_reason() {
+        let fault = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault>
+  <s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>s:Authorization</s:Value></s:Subcode></s:Code>
+  <s:Reason><s:Text xml:lang="en-US">forged blob</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>"#;
+        assert_eq!(
+            parse_enroll_response(fault),
+            Err(SoapError::Fault {
+                code: "s:Authorization".into(),
+                reason: "forged blob".into()
+            })
+        );
+    }
+
+    #[test]
+    fn parses_an_rstr_and_its_provisioning_document() {
+        let wap = r#"<wap-provisioningdoc version="1.1">
+  <characteristic type="CertificateStore">
+    <characteristic type="Root"><characteristic type="System"><characteristic type="AA">
+      <parm name="EncodedCertificate" value="REVG"/></characteristic></characteristic></characteristic>
+    <characteristic type="My"><characteristic type="System"><characteristic type="BB">
+      <parm name="EncodedCertificate" value="QUJD"/></characteristic></characteristic></characteristic>
+  </characteristic>
+  <characteristic type="DMClient"><characteristic type="Provider"><characteristic type="Contoso">
+    <parm name="ServerList" value="https://mdm.contoso.com/omadm"/></characteristic></characteristic></characteristic>
+  <characteristic type="Policy"><characteristic type="Config"><characteristic type="Authentication">
+    <parm name="EnableWebSignIn" value="1" datatype="integer"/></characteristic></characteristic></characteristic>
+</wap-provisioningdoc>"#;
+        let rstr = format!(
+            r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>
+  <RequestSecurityTokenResponseCollection xmlns="http://docs.oasis-open.org/ws-sx/ws-trust/200512"><RequestSecurityTokenResponse>
+    <TokenType>http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentToken</TokenType>
+    <RequestedSecurityToken><BinarySecurityToken ValueType="http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentProvisionDoc" EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd#base64binary" xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">{}</BinarySecurityToken></RequestedSecurityToken>
+    <RequestID xmlns="http://schemas.microsoft.com/windows/pki/2009/01/enrollment">0</RequestID>
+  </RequestSecurityTokenResponse></RequestSecurityTokenResponseCollection></s:Body></s:Envelope>"#,
+            STANDARD.encode(wap)
+        );
+        let doc = parse_enroll_response(&rstr).unwrap();
+        assert_eq!(doc, wap);
+        let parsed = parse_provisioning_doc(&doc).unwrap();
+        assert_eq!(parsed.ca_cert_der, b"DEF");
+        assert_eq!(parsed.client_cert_der, b"ABC");
+        assert_eq!(parsed.provider_id.as_deref(), Some("Contoso"));
+        assert_eq!(
+            parsed.server_url.as_deref(),
+            Some("https://mdm.contoso.com/omadm")
+        );
+        assert_eq!(
+            parsed.policies,
+            vec![(
+                "Policy/Config/Authentication/EnableWebSignIn".to_string(),
+                "1".to_string()
+            )]
+        );
+    }
+}
