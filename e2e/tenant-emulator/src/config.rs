@@ -12,6 +12,8 @@ pub struct Config {
     pub app_dir: Option<PathBuf>,
     /// Applications accepted at `authorize` and `token`.
     pub clients: Vec<ClientSpec>,
+    /// Base URL of each emulated STS (by STS id), each on its own listener.
+    pub sts_urls: std::collections::HashMap<String, String>,
 }
 
 impl Config {
@@ -21,12 +23,20 @@ impl Config {
             public_url: public_url.trim_end_matches('/').to_string(),
             app_dir: None,
             clients: default_clients(),
+            sts_urls: Default::default(),
         }
     }
 
     /// Add the tenant file's extra applications to the defaults.
     pub fn with_extra_clients(mut self, extra: &[ClientSpec]) -> Self {
         self.clients.extend(extra.iter().cloned());
+        self
+    }
+
+    /// Where the STS `id` is reachable.
+    pub fn with_sts_url(mut self, id: &str, url: &str) -> Self {
+        self.sts_urls
+            .insert(id.to_string(), url.trim_end_matches('/').to_string());
         self
     }
 

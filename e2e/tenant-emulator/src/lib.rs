@@ -4,15 +4,20 @@
 //! `cxh-wire`, so a client written for Entra works against it by changing only the host.
 //! [`app`] builds the router from an [`AppState`]; integration tests run it in-process.
 
+pub mod c14n;
 pub mod ca;
 pub mod config;
 pub mod csr;
 pub mod db;
 pub mod error;
+pub mod federation;
 pub mod keys;
 pub mod routes;
+pub mod saml;
+pub mod sts;
 pub mod tenant_file;
 pub mod tokens;
+pub mod totp;
 
 use crate::config::Config;
 use crate::error::InternalError;
@@ -45,6 +50,7 @@ impl AppState {
     ) -> Result<Self, InternalError> {
         let mut conn = db::open(db_path)?;
         db::seed(&mut conn, tenants)?;
+        federation::seed(&mut conn, tenants)?;
         let keys = SigningKeys::load_or_create(&conn)?;
         Ok(AppState {
             inner: Arc::new(Inner {

@@ -34,6 +34,9 @@ pub struct TenantFile {
     /// Extra applications allowed at `authorize`/`token` besides DRS and MDM.
     #[serde(default, rename = "client")]
     pub clients: Vec<ClientSpec>,
+    /// On-premises security token services (AD FS) of federated domains.
+    #[serde(default, rename = "sts")]
+    pub sts: Vec<crate::federation::StsSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +51,9 @@ pub struct TenantSpec {
     pub device_quota: Option<u32>,
     #[serde(default, rename = "user")]
     pub users: Vec<UserSpec>,
+    /// Domains whose users sign in at an on-premises STS.
+    #[serde(default, rename = "federated_domain")]
+    pub federated_domains: Vec<crate::federation::FederatedDomainSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -63,6 +69,9 @@ pub struct UserSpec {
     pub display_name: String,
     #[serde(default)]
     pub onprem_sid: Option<String>,
+    /// Base32 TOTP secret: the authority asks for a code after the password.
+    #[serde(default)]
+    pub totp_secret: Option<String>,
 }
 
 /// An application registration: its client id and exact extra redirect URIs.
@@ -103,7 +112,7 @@ impl TenantFile {
                 }
             }
         }
-        Ok(())
+        crate::federation::check_specs(self).map_err(TenantFileError::Invalid)
     }
 }
 
@@ -128,7 +137,9 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/contoso.toml");
         let file = TenantFile::load(&path).expect("contoso.toml loads");
         assert_eq!(file.tenants.len(), 1);
-        assert_eq!(file.tenants[0].users.len(), 2);
+        assert_eq!(file.tenants[0].users.len(), 3);
+        assert_eq!(file.tenants[0].federated_domains.len(), 1);
+        assert_eq!(file.sts.len(), 1);
         assert_eq!(file.tenants[0].device_quota(), 20);
     }
 

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod drs;
 pub mod oidc;
 pub mod realm;
+pub mod wsfed;
 
 use crate::AppState;
 use axum::http::{header, HeaderValue};
@@ -16,6 +17,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(oidc::routes())
         .merge(realm::routes())
+        .merge(wsfed::routes())
         .merge(drs::routes())
         .merge(admin::routes());
     if let Some(dir) = app_dir {
