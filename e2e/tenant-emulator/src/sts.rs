@@ -314,6 +314,17 @@ pub fn issue_token(
     methods: &[&str],
     now: i64,
 ) -> Result<String, InternalError> {
+    issue_token_at(sts, user, methods, now, TOKEN_LIFETIME_SECS)
+}
+
+/// [`issue_token`] with an explicit issue time and lifetime.
+pub fn issue_token_at(
+    sts: &Sts,
+    user: &StsUser,
+    methods: &[&str],
+    now: i64,
+    lifetime_secs: i64,
+) -> Result<String, InternalError> {
     let claims = Claims {
         upn: user.upn.clone(),
         immutable_id: user.immutable_id.clone(),
@@ -324,7 +335,7 @@ pub fn issue_token(
         key: &sts.key,
         cert_der: &sts.cert_der,
         now,
-        lifetime_secs: TOKEN_LIFETIME_SECS,
+        lifetime_secs,
     };
     saml::issue_assertion(&issue, &claims).map_err(|e| InternalError::Crypto(e.to_string()))
 }

@@ -23,6 +23,8 @@ export interface Stack {
   dir: string;
   stateDir: string;
   launchUrl: string;
+  /** Base URL of each emulated STS (AD FS), by STS id, from the emulator's ready file. */
+  stsUrls: Record<string, string>;
   bridgeStatus(): BridgeStatus;
   bridgeStatusText(): string;
   device(id: string): Promise<Record<string, unknown> | null>;
@@ -75,7 +77,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     join(dir, 'emulator.log'),
   );
   await waitForFile(emulatorReady, 'tenant-emulator', emulator, join(dir, 'emulator.log'));
-  const authority: string = JSON.parse(readFileSync(emulatorReady, 'utf8')).http_url;
+  const emulatorInfo = JSON.parse(readFileSync(emulatorReady, 'utf8'));
+  const authority: string = emulatorInfo.http_url;
+  const stsUrls: Record<string, string> = emulatorInfo.sts_urls ?? {};
 
   const bridgeReady = join(dir, 'bridge.ready');
   const bridge = startProcess(
@@ -106,6 +110,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     dir,
     stateDir,
     launchUrl,
+    stsUrls,
     bridgeStatus: () =>
       JSON.parse(execFileSync(join(BIN, 'host-bridge'), [...statusArgs, '--json'], { encoding: 'utf8' })),
     bridgeStatusText: () => execFileSync(join(BIN, 'host-bridge'), statusArgs, { encoding: 'utf8' }),

@@ -40,6 +40,47 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(crate::sts::AUTHORITY_WSFED_PATH, post(wsfed_post))
         .route("/common/SAS/ProcessAuth", post(process_auth))
+        .route("/_emulator/sts/{id}/wresult", post(test_wresult))
+}
+
+/// Emulator-only (like `/_emulator/devices`): a `wresult` signed by STS `id` for one of its
+/// users, issued `issued_secs_ago` seconds ago with `lifetime_secs` of validity, so tests can
+/// post expired or not-yet-valid tokens that are otherwise genuine.
+#[derive(Deserialize)]
+struct TestTokenRequest {
+    upn: String,
+    #[serde(default)]
+    issued_secs_ago: i64,
+    #[serde(default = "default_lifetime")]
+    lifetime_secs: i64,
+}
+
+fn default_lifetime() -> i64 {
+    3600
+}
+
+async fn test_wresult(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    axum::Json(request): axum::Json<TestTokenRequest>,
+) -> Result<String, AuthorityError> {
+    let sts = federation::sts_by_id(&state.db(), &id)?
+        .ok_or_else(|| AuthorityError::InvalidRequest(format!("no STS {id}")))?;
+    let user = federation::sts_user(&state.db(), &id, &request.upn)?
+        .ok_or_else(|| AuthorityError::UserNotFound(request.upn.clone()))?;
+    let issued = tokens::now() - request.issued_secs_ago;
+    let assertion = crate::sts::issue_token_at(
+        &sts,
+        &user,
+        &[saml::AUTHN_PASSWORD],
+        issued,
+        request.lifetime_secs,
+    )?;
+    Ok(saml::wrap_rstr(
+        &assertion,
+        issued,
+        issued + request.lifetime_secs,
+    ))
 }
 
 /// Why a federated token or a second factor was refused.
@@ -348,7 +389,9 @@ fn verify_second_factor(
         federation::pending(&state.db(), ctx, now)?.ok_or(AuthorityError::ContextExpired)?;
     let user =
         db::user_by_object_id(&state.db(), &object_id)?.ok_or(AuthorityError::ContextExpired)?;
-    match federation::check_code(&state.db(), &object_id, code, now)? {
+    // Bound first: a guard in the match scrutinee would hold the database lock in every arm.
+    let check = federation::check_code(&state.db(), &object_id, code, now)?;
+    match check {
         CodeCheck::Accepted => {
             federation::delete_pending(&state.db(), ctx)?;
             let pending: PendingFactor = serde_json::from_str(&payload)
