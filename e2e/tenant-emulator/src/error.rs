@@ -47,7 +47,7 @@ pub enum AuthorityError {
     TenantNotFound(String),
     /// A federation or second-factor refusal, already in its AADSTS shape.
     #[error("{}", .0.error_description)]
-    Federation(OAuthError),
+    Federation(Box<OAuthError>),
     #[error("internal error")]
     Internal(#[from] InternalError),
 }
@@ -119,7 +119,7 @@ impl AuthorityError {
     /// The AADSTS body of this error, stamped with time and ids like ESTS does.
     pub fn body(&self) -> OAuthError {
         if let AuthorityError::Federation(body) = self {
-            return body.clone();
+            return (**body).clone();
         }
         let (error, code, _) = self.parts();
         let mut body = OAuthError::aadsts(error, code, &self.to_string());

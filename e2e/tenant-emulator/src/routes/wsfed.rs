@@ -123,7 +123,7 @@ impl FederationError {
 
     /// As a token endpoint answer (JSON, 400).
     fn into_json(self) -> AuthorityError {
-        AuthorityError::Federation(self.body())
+        AuthorityError::Federation(Box::new(self.body()))
     }
 }
 
