@@ -139,6 +139,16 @@ impl Controller {
                     self.connect_then(move |controller, _| controller.show(Page::SignIn(context)));
                 }
             }
+            Launch::SecondFactor(context) => {
+                forget_fragment(true);
+                if self.host.get_untracked().is_some() {
+                    self.show(Page::SecondFactor(context));
+                } else {
+                    self.connect_then(move |controller, _| {
+                        controller.show(Page::SecondFactor(context))
+                    });
+                }
+            }
             Launch::Token(response) => {
                 forget_fragment(false);
                 self.show(Page::Working(WorkingOn::CheckingSignIn));
@@ -257,6 +267,21 @@ impl Controller {
                 self.fail(ErrorReason::AuthorityUnreachable, None);
             }
         });
+    }
+
+    /// The `state` of the sign-in request in flight, which a federated sign-in carries
+    /// through the STS in `wctx`.
+    pub fn pending_state(self) -> Option<String> {
+        session().pending_sign_in().map(|pending| pending.state)
+    }
+
+    /// Leave for the organization's STS (federated realm).
+    pub fn go_to_sts(self, url: &str) {
+        self.show(Page::Working(WorkingOn::Redirecting));
+        let navigated = web_sys::window().map(|window| window.location().assign(url));
+        if !matches!(navigated, Some(Ok(()))) {
+            self.fail(ErrorReason::AuthorityUnreachable, None);
+        }
     }
 
     /// Back from the sign-in page: the pending request is abandoned.

@@ -216,6 +216,9 @@ pub enum Launch {
     Handoff(BridgeEndpoint),
     /// Back from `authorize`: show the sign-in page.
     SignIn(SignInContext),
+    /// The password was right and the authority asks for a second factor
+    /// (`?sCtx=…&mfa=required`).
+    SecondFactor(SignInContext),
     /// Back from a successful login with an id_token.
     Token(TokenResponse),
     /// Back from the authority with an error.
@@ -281,11 +284,15 @@ pub fn parse_launch(query: &str, fragment: &str) -> Launch {
         });
     }
     if let Some(ctx) = lookup(&query, "sCtx") {
-        return Launch::SignIn(SignInContext {
+        let context = SignInContext {
             ctx,
             login_hint: lookup(&query, "login_hint"),
             error: authority_error(&query),
-        });
+        };
+        if lookup(&query, "mfa").as_deref() == Some("required") {
+            return Launch::SecondFactor(context);
+        }
+        return Launch::SignIn(context);
     }
     if let Some(error) = authority_error(&query) {
         return Launch::AuthorityFailed(error);
@@ -414,6 +421,8 @@ pub enum Page {
     SignIn(SignInContext),
     /// Leaving for the MDM terms page: a form POST carrying the bearer.
     Terms(TermsVisit),
+    /// The code prompt of the authority's second factor.
+    SecondFactor(SignInContext),
     Progress,
     Done(JoinResult),
     Error(FlowError),
@@ -618,6 +627,32 @@ mod tests {
                 }),
             })
         );
+    }
+
+    #[test]
+    fn second_factor_prompt_and_its_retry() {
+        let prompt = SignInContext {
+            ctx: "abc".into(),
+            login_hint: Some("lee@contoso.com".into()),
+            error: None,
+        };
+        assert_eq!(
+            parse_launch("?sCtx=abc&mfa=required&login_hint=lee%40contoso.com", ""),
+            Launch::SecondFactor(prompt.clone())
+        );
+        let retry = parse_launch(
+            "?sCtx=abc&mfa=required&login_hint=lee%40contoso.com&error=invalid_grant&error_description=AADSTS500121%3A+x",
+            "",
+        );
+        let Launch::SecondFactor(context) = retry else {
+            panic!("expected the code prompt, got {retry:?}");
+        };
+        assert_eq!(context.error.map(|e| e.error), Some("invalid_grant".into()));
+        // Anything but `mfa=required` is the ordinary sign-in page.
+        assert!(matches!(
+            parse_launch("?sCtx=abc&mfa=maybe", ""),
+            Launch::SignIn(_)
+        ));
     }
 
     #[test]

@@ -111,6 +111,13 @@ texts! {
     ErrorJoinedNotManaged => "The device is joined to your organization, but it couldn't be enrolled in device management. Your IT department can retry the enrollment.",
     ErrorDetailPrefix => "Details: {0}",
     ErrorFailedStep => "The step that failed: {0}",
+
+    FederatedRedirect => "Taking you to your organization's sign-in page — {0}",
+    FederatedNoUrl => "Your organization's sign-in page isn't known, so federated sign-in can't continue.",
+    MfaHeading => "Verify your identity",
+    MfaIntro => "Enter the 6-digit code shown in your authenticator app for {0}.",
+    MfaCodeLabel => "Code",
+    MfaVerify => "Verify",
 }
 
 /// A language the UI can be shown in.

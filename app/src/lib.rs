@@ -8,6 +8,7 @@
 
 pub mod authority;
 pub mod crypto;
+pub mod federation;
 pub mod flow;
 pub mod i18n;
 pub mod id_token;
@@ -35,6 +36,7 @@ mod browser_app {
     use crate::pages::local_account::{AlreadyJoinedPage, NotCoveredPage};
     use crate::pages::ownership::OwnershipPage;
     use crate::pages::progress::ProgressPage;
+    use crate::pages::second_factor::SecondFactorPage;
     use crate::pages::sign_in::SignInPage;
     use crate::pages::working::WorkingPage;
 
@@ -69,6 +71,7 @@ mod browser_app {
                 }
             },
             Page::Terms(visit) => view! { <crate::pages::terms::TermsPage visit=visit /> }.into_any(),
+            Page::SecondFactor(context) => view! { <SecondFactorPage context=context /> }.into_any(),
             Page::Progress => view! { <ProgressPage /> }.into_any(),
             Page::Done(result) => view! { <DonePage result=result /> }.into_any(),
             Page::Error(error) => view! { <ErrorPage error=error /> }.into_any(),

@@ -7,6 +7,7 @@ pub mod join_options;
 pub mod local_account;
 pub mod ownership;
 pub mod progress;
+pub mod second_factor;
 pub mod sign_in;
 pub mod terms;
 pub mod working;

@@ -18,8 +18,9 @@ use leptos::task::spawn_local;
 use super::{ActionRow, PageHeading};
 use crate::authority::{fetch_user_realm, login_action, realm_domain};
 use crate::controller::use_controller;
+use crate::federation::sts_sign_in_url;
 use crate::flow::SignInContext;
-use crate::i18n::{t, Text};
+use crate::i18n::{format, t, Text};
 
 /// Pause in typing after which the realm is looked up without waiting for Next.
 const REALM_DEBOUNCE: Duration = Duration::from_millis(600);
@@ -40,6 +41,9 @@ pub fn SignInPage(context: SignInContext, host: HostContext) -> impl IntoView {
     let initial_upn = context.login_hint.clone().unwrap_or_default();
     let upn = RwSignal::new(initial_upn.clone());
     let realms = RwSignal::new(HashMap::<String, RealmLookup>::new());
+    // Federated domains: brand name and AuthURL of their STS.
+    let federations = RwSignal::new(HashMap::<String, (String, Option<String>)>::new());
+    let ctx = StoredValue::new(context.ctx.clone());
     let debounce = StoredValue::new(None::<TimeoutHandle>);
     // Focus moves to the password only when the user asked to go on (Next, or a retry after a
     // wrong password), never because a lookup finished while they were typing.
@@ -71,7 +75,15 @@ pub fn SignInPage(context: SignInContext, host: HostContext) -> impl IntoView {
         });
         spawn_local(async move {
             let outcome = match fetch_user_realm(&user).await {
-                Ok(answer) => RealmLookup::Known(answer.name_space_type),
+                Ok(answer) => {
+                    if answer.name_space_type == NameSpaceType::Federated {
+                        let brand = answer.federation_brand_name.unwrap_or_default();
+                        federations.update(|known| {
+                            known.insert(domain.clone(), (brand, answer.auth_url));
+                        });
+                    }
+                    RealmLookup::Known(answer.name_space_type)
+                }
                 Err(_) => RealmLookup::Failed,
             };
             realms.update(|known| {
@@ -80,10 +92,34 @@ pub fn SignInPage(context: SignInContext, host: HostContext) -> impl IntoView {
         });
     };
 
+    let federation = Memo::new(move |_| {
+        let domain = realm_domain(&upn.get())?;
+        federations.with(|known| known.get(&domain).cloned())
+    });
+    let federated = move || realm.get() == Some(RealmLookup::Known(NameSpaceType::Federated));
+    // Leave for the STS, carrying the login context and the request's state in wctx.
+    let go_federated = move || {
+        let Some((_, Some(auth_url))) = federation.get_untracked() else {
+            return;
+        };
+        let state = controller.pending_state().unwrap_or_default();
+        if let Some(url) = sts_sign_in_url(&auth_url, &ctx.get_value(), &state) {
+            controller.go_to_sts(&url);
+        }
+    };
+
     // A retry arrives with the name prefilled: look its realm up straight away.
     if !initial_upn.is_empty() {
         look_up();
     }
+
+    // The user pressed Next before the answer came: go on once it says Federated.
+    Effect::new(move |_| {
+        if federated() && focus_password.get_value() {
+            focus_password.set_value(false);
+            go_federated();
+        }
+    });
 
     Effect::new(move |_| {
         if managed() && focus_password.get_value() {
@@ -109,6 +145,10 @@ pub fn SignInPage(context: SignInContext, host: HostContext) -> impl IntoView {
             return;
         }
         event.prevent_default();
+        if realm.get_untracked() == Some(RealmLookup::Known(NameSpaceType::Federated)) {
+            go_federated();
+            return;
+        }
         focus_password.set_value(true);
         look_up();
     };
@@ -130,7 +170,7 @@ pub fn SignInPage(context: SignInContext, host: HostContext) -> impl IntoView {
                     placeholder=t(Text::UpnPlaceholder) value=initial_upn
                     aria-describedby="realm-message"
                     data-testid="input-upn" on:input=on_upn_input />
-                <RealmMessage realm=realm />
+                <RealmMessage realm=realm federation=federation />
             </div>
             <Show when=managed>
                 <div class="field">
@@ -172,7 +212,10 @@ pub fn SignInPage(context: SignInContext, host: HostContext) -> impl IntoView {
 
 /// What the realm lookup found, under the name field.
 #[component]
-fn RealmMessage(realm: Memo<Option<RealmLookup>>) -> impl IntoView {
+fn RealmMessage(
+    realm: Memo<Option<RealmLookup>>,
+    federation: Memo<Option<(String, Option<String>)>>,
+) -> impl IntoView {
     view! {
         <div id="realm-message" class="field-message" aria-live="polite" data-testid="realm-message">
             {move || {
@@ -180,9 +223,14 @@ fn RealmMessage(realm: Memo<Option<RealmLookup>>) -> impl IntoView {
                     RealmLookup::Pending => view! { <p class="field-hint">{t(Text::CheckingAccount)}</p> }.into_any(),
                     RealmLookup::Known(NameSpaceType::Managed) => return None,
                     RealmLookup::Known(NameSpaceType::Unknown) => realm_error(Text::RealmUnknown),
-                    RealmLookup::Known(NameSpaceType::Federated) => {
-                        view! { <p class="field-note">{t(Text::RealmFederated)}</p> }.into_any()
-                    }
+                    RealmLookup::Known(NameSpaceType::Federated) => match federation.get() {
+                        Some((brand, Some(_))) => view! {
+                            <p class="field-note" data-testid="realm-federated">
+                                {format(Text::FederatedRedirect, &[&brand])}
+                            </p>
+                        }.into_any(),
+                        _ => realm_error(Text::FederatedNoUrl),
+                    },
                     RealmLookup::Failed => realm_error(Text::RealmLookupFailed),
                 };
                 Some(view)

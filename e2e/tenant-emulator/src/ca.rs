@@ -127,7 +127,7 @@ fn load_authority(stored: &StoredKey) -> Result<CertificateAuthority, InternalEr
 }
 
 /// Load the CA called `name`, or create it with `subject` and store it.
-fn load_or_create_authority(
+pub fn load_or_create_authority(
     conn: &Connection,
     name: &str,
     subject: &str,

@@ -16,6 +16,8 @@ pub struct Config {
     pub mdm_url: Option<String>,
     /// Each tenant's MDM application, by tenant id.
     pub mdm: Vec<(String, MdmSpec)>,
+    /// Base URL of each emulated STS (by STS id), each on its own listener.
+    pub sts_urls: std::collections::HashMap<String, String>,
 }
 
 impl Config {
@@ -27,6 +29,7 @@ impl Config {
             clients: default_clients(),
             mdm_url: None,
             mdm: Vec::new(),
+            sts_urls: Default::default(),
         }
     }
 
@@ -67,6 +70,13 @@ impl Config {
     /// Add the tenant file's extra applications to the defaults.
     pub fn with_extra_clients(mut self, extra: &[ClientSpec]) -> Self {
         self.clients.extend(extra.iter().cloned());
+        self
+    }
+
+    /// Where the STS `id` is reachable.
+    pub fn with_sts_url(mut self, id: &str, url: &str) -> Self {
+        self.sts_urls
+            .insert(id.to_string(), url.trim_end_matches('/').to_string());
         self
     }
 

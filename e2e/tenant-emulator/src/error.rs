@@ -45,6 +45,9 @@ pub enum AuthorityError {
     InvalidCode,
     #[error("tenant {0} not found")]
     TenantNotFound(String),
+    /// A federation or second-factor refusal, already in its AADSTS shape.
+    #[error("{}", .0.error_description)]
+    Federation(Box<OAuthError>),
     #[error("internal error")]
     Internal(#[from] InternalError),
 }
@@ -104,6 +107,7 @@ impl AuthorityError {
                 aadsts::TENANT_NOT_FOUND,
                 StatusCode::BAD_REQUEST,
             ),
+            Federation(_) => ("invalid_grant", 0, StatusCode::BAD_REQUEST),
             Internal(_) => ("server_error", 0, StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -114,6 +118,9 @@ impl AuthorityError {
 
     /// The AADSTS body of this error, stamped with time and ids like ESTS does.
     pub fn body(&self) -> OAuthError {
+        if let AuthorityError::Federation(body) = self {
+            return (**body).clone();
+        }
         let (error, code, _) = self.parts();
         let mut body = OAuthError::aadsts(error, code, &self.to_string());
         body.timestamp = now_rfc3339();

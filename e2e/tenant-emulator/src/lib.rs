@@ -5,15 +5,20 @@
 //! [`app`] builds the router from an [`AppState`]; integration tests run it in-process.
 
 pub mod attestation;
+pub mod c14n;
 pub mod ca;
 pub mod config;
 pub mod csr;
 pub mod db;
 pub mod error;
+pub mod federation;
 pub mod keys;
 pub mod routes;
+pub mod saml;
+pub mod sts;
 pub mod tenant_file;
 pub mod tokens;
+pub mod totp;
 
 use crate::config::Config;
 use crate::error::InternalError;
@@ -47,6 +52,7 @@ impl AppState {
         let mut conn = db::open(db_path)?;
         db::seed(&mut conn, tenants)?;
         routes::mdm::store::init(&conn)?;
+        federation::seed(&mut conn, tenants)?;
         let keys = SigningKeys::load_or_create(&conn)?;
         Ok(AppState {
             inner: Arc::new(Inner {

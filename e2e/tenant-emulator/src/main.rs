@@ -46,6 +46,10 @@ struct Args {
     /// JSON file written once listening: {"http_url", "https_url", "ca_file", "mdm_url"}.
     #[arg(long)]
     ready_file: Option<PathBuf>,
+    /// Listen address of each emulated AD FS (one listener, hence one origin, per `[[sts]]`
+    /// of the tenant file); port 0 picks free ports.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    adfs_listen: SocketAddr,
 }
 
 #[derive(serde::Serialize)]
@@ -54,6 +58,8 @@ struct ReadyFile {
     https_url: Option<String>,
     ca_file: Option<String>,
     mdm_url: String,
+    /// Base URL of each emulated STS, by STS id.
+    sts_urls: std::collections::BTreeMap<String, String>,
 }
 
 #[tokio::main]
@@ -97,7 +103,21 @@ async fn main() -> Result<()> {
     };
 
     let public_url = args.public_url.clone().unwrap_or_else(|| http_url.clone());
-    let config = Config::new(&public_url)
+    let mut sts_listeners = Vec::new();
+    for sts in &tenants.sts {
+        let listener = tokio::net::TcpListener::bind(args.adfs_listen)
+            .await
+            .with_context(|| format!("binding {} for STS {}", args.adfs_listen, sts.id))?;
+        sts_listeners.push((sts.id.clone(), listener));
+    }
+    let mut config = Config::new(&public_url);
+    let mut sts_urls = std::collections::BTreeMap::new();
+    for (id, listener) in &sts_listeners {
+        let url = format!("http://{}", listener.local_addr()?);
+        config = config.with_sts_url(id, &url);
+        sts_urls.insert(id.clone(), url);
+    }
+    let config = config
         .with_extra_clients(&tenants.clients)
         .with_app_dir(args.app_dir.clone())
         .with_mdm(mdm_url.as_deref(), &tenants);
@@ -142,10 +162,20 @@ async fn main() -> Result<()> {
                 https_url,
                 ca_file,
                 mdm_url: mdm_origin,
+                sts_urls: sts_urls.clone(),
             },
         )?;
     }
 
+    for (id, listener) in sts_listeners {
+        println!("tenant-emulator STS {id} listening on {}", sts_urls[&id]);
+        let sts_router = tenant_emulator::sts::router(state.clone(), &id);
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, sts_router).await {
+                tracing::error!(error = %e, "STS listener stopped");
+            }
+        });
+    }
     let http_server = axum::serve(http, router).into_future();
     match tls_server {
         Some(tls_server) => {

@@ -34,6 +34,9 @@ pub struct TenantFile {
     /// Extra applications allowed at `authorize`/`token` besides DRS and MDM.
     #[serde(default, rename = "client")]
     pub clients: Vec<ClientSpec>,
+    /// On-premises security token services (AD FS) of federated domains.
+    #[serde(default, rename = "sts")]
+    pub sts: Vec<crate::federation::StsSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -54,6 +57,9 @@ pub struct TenantSpec {
     /// The tenant's MDM application (Intune analogue); no MDM when absent.
     #[serde(default)]
     pub mdm: Option<MdmSpec>,
+    /// Domains whose users sign in at an on-premises STS.
+    #[serde(default, rename = "federated_domain")]
+    pub federated_domains: Vec<crate::federation::FederatedDomainSpec>,
 }
 
 /// Which users the MDM application applies to (Entra's "MDM user scope").
@@ -106,6 +112,9 @@ pub struct UserSpec {
     pub display_name: String,
     #[serde(default)]
     pub onprem_sid: Option<String>,
+    /// Base32 TOTP secret: the authority asks for a code after the password.
+    #[serde(default)]
+    pub totp_secret: Option<String>,
 }
 
 /// An application registration: its client id and exact extra redirect URIs.
@@ -146,7 +155,7 @@ impl TenantFile {
                 }
             }
         }
-        Ok(())
+        crate::federation::check_specs(self).map_err(TenantFileError::Invalid)
     }
 }
 
@@ -171,7 +180,9 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/contoso.toml");
         let file = TenantFile::load(&path).expect("contoso.toml loads");
         assert_eq!(file.tenants.len(), 2);
-        assert_eq!(file.tenants[0].users.len(), 3);
+        assert_eq!(file.tenants[0].users.len(), 4);
+        assert_eq!(file.tenants[0].federated_domains.len(), 1);
+        assert_eq!(file.sts.len(), 1);
         assert_eq!(file.tenants[0].device_quota(), 20);
         let mdm = file.tenants[0].mdm.as_ref().expect("Contoso has MDM");
         assert!(mdm.covers("nestor.wilke@contoso.com"));

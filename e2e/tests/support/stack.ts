@@ -26,6 +26,8 @@ export interface Stack {
   dir: string;
   stateDir: string;
   launchUrl: string;
+  /** Base URL of each emulated STS (AD FS), by STS id, from the emulator's ready file. */
+  stsUrls: Record<string, string>;
   bridgeStatus(): BridgeStatus;
   bridgeStatusText(): string;
   device(id: string): Promise<Record<string, unknown> | null>;
@@ -124,6 +126,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const emulatorInfo = JSON.parse(readFileSync(emulatorReady, 'utf8'));
   const authority: string = emulatorInfo.http_url;
   const mdmUrl: string = emulatorInfo.mdm_url;
+  const stsUrls: Record<string, string> = emulatorInfo.sts_urls ?? {};
 
   const swtpm = await startSwtpm(dir);
   const bridgeReady = join(dir, 'bridge.ready');
@@ -158,6 +161,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     dir,
     stateDir,
     launchUrl,
+    stsUrls,
     bridgeStatus: () =>
       JSON.parse(execFileSync(join(BIN, 'host-bridge'), [...statusArgs, '--json'], { encoding: 'utf8' })),
     bridgeStatusText: () => execFileSync(join(BIN, 'host-bridge'), statusArgs, { encoding: 'utf8' }),

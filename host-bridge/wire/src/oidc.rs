@@ -170,6 +170,18 @@ pub mod aadsts {
     pub const UNSUPPORTED_GRANT: u32 = 70003;
     /// Authorization code invalid or expired.
     pub const INVALID_CODE: u32 = 70008;
+    /// The SAML token from the federation partner is missing, malformed or badly signed.
+    pub const INVALID_SAML_TOKEN: u32 = 50008;
+    /// The assertion is invalid: issuer, audience or validity period.
+    pub const INVALID_ASSERTION: u32 = 50013;
+    /// A request parameter is not valid (e.g. a `wctx` that does not match its login).
+    pub const INVALID_PARAMETER: u32 = 90100;
+    /// Strong authentication (the second factor) failed.
+    pub const STRONG_AUTH_FAILED: u32 = 500121;
+    /// The account (here: its second factor) is locked after too many wrong attempts.
+    pub const ACCOUNT_LOCKED: u32 = 50053;
+    /// Multi-factor authentication is required (the code prompt follows).
+    pub const MFA_REQUIRED: u32 = 50076;
 }
 
 /// Parameters of the join web app's sign-in request (seed 001, phase B).

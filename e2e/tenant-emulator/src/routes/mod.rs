@@ -6,6 +6,7 @@ pub mod mdm;
 pub mod oidc;
 pub mod realm;
 pub mod silent;
+pub mod wsfed;
 
 use crate::AppState;
 use axum::http::{header, HeaderValue};
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(oidc::routes())
         .merge(realm::routes())
+        .merge(wsfed::routes())
         .merge(drs::routes())
         .merge(admin::routes());
     if state.config().mdm_url.is_none() {

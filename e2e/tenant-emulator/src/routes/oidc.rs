@@ -146,9 +146,9 @@ async fn jwks(State(state): State<AppState>) -> Json<cxh_wire::oidc::Jwks> {
 
 /// What a login context stores: the request and the tenant scope it was made in.
 #[derive(Serialize, Deserialize)]
-struct StoredAuthorize {
-    tenant: Option<String>,
-    request: AuthorizeRequest,
+pub(crate) struct StoredAuthorize {
+    pub(crate) tenant: Option<String>,
+    pub(crate) request: AuthorizeRequest,
 }
 
 /// Whether `redirect_uri` is registered for the client: the join web app on this authority or
@@ -182,7 +182,7 @@ fn is_loopback_join_web_app(redirect_uri: &str) -> bool {
         && url.fragment().is_none()
 }
 
-fn is_join_web_app(redirect_uri: &str) -> bool {
+pub(crate) fn is_join_web_app(redirect_uri: &str) -> bool {
     url::Url::parse(redirect_uri).is_ok_and(|u| u.path().ends_with(JOIN_WEB_APP_PATH))
 }
 
@@ -348,13 +348,24 @@ fn complete_login(
         "credentials posted"
     );
     match check_credentials(state, &stored, &form.login, &form.passwd)? {
-        Ok((user, tenant)) => finish_sign_in(state, &form.ctx, &stored.request, &user, &tenant),
+        Ok((user, tenant)) => {
+            let amr = vec!["pwd".to_string()];
+            if let Some(challenge) =
+                super::wsfed::second_factor_challenge(state, &form.ctx, &stored, &user, &amr)?
+            {
+                return Ok(challenge);
+            }
+            finish_sign_in(state, &form.ctx, &stored.request, &user, &tenant, amr)
+        }
         Err(failure) => reject_credentials(state, &form.ctx, &stored.request, &form.login, failure),
     }
 }
 
 /// The stored authorize request of a context that is known, unexpired, unused and not locked.
-fn live_login_context(state: &AppState, ctx: &str) -> Result<StoredAuthorize, AuthorityError> {
+pub(crate) fn live_login_context(
+    state: &AppState,
+    ctx: &str,
+) -> Result<StoredAuthorize, AuthorityError> {
     let context = db::login_context(&state.db(), ctx)?.ok_or(AuthorityError::ContextExpired)?;
     let dead = context.consumed
         || context.expires_at < tokens::now()
@@ -426,12 +437,13 @@ fn reject_credentials(
 }
 
 /// Consume the context, open an SSO session and deliver the id_token or code.
-fn finish_sign_in(
+pub(crate) fn finish_sign_in(
     state: &AppState,
     ctx: &str,
     request: &AuthorizeRequest,
     user: &User,
     tenant: &Tenant,
+    amr: Vec<String>,
 ) -> Result<Response, AuthorityError> {
     if !db::consume_login_context(&state.db(), ctx)? {
         return Err(AuthorityError::ContextExpired);
@@ -465,6 +477,7 @@ fn finish_sign_in(
         };
         let mut claims = tokens::id_token_claims(&subject, request.nonce.clone());
         super::mdm::add_id_token_claims(state, request, user, &mut claims);
+        claims.amr = amr;
         let id_token = tokens::sign(state.keys(), &claims)?;
         let params = [
             ("id_token", id_token.as_str()),
@@ -527,12 +540,16 @@ async fn token(
     let grant = match grant {
         "password" => password_grant(&state, &scope, &form)?,
         "authorization_code" => code_grant(&state, &scope, &form, client_id)?,
+        super::wsfed::SAML11_BEARER => super::wsfed::saml_grant(&state, scope.tenant_id(), &form)?,
         other => return Err(AuthorityError::UnsupportedGrant(other.to_string())),
     };
     issue_tokens(&state, &grant, client_id).map(Json)
 }
 
-fn required<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str, AuthorityError> {
+pub(crate) fn required<'a>(
+    form: &'a HashMap<String, String>,
+    name: &str,
+) -> Result<&'a str, AuthorityError> {
     form.get(name)
         .map(String::as_str)
         .filter(|v| !v.is_empty())
@@ -544,15 +561,15 @@ fn required<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str
 }
 
 /// Who a grant authenticated and for which resource.
-struct Grant {
-    user: User,
-    tenant: Tenant,
-    resource: String,
-    nonce: Option<String>,
+pub(crate) struct Grant {
+    pub(crate) user: User,
+    pub(crate) tenant: Tenant,
+    pub(crate) resource: String,
+    pub(crate) nonce: Option<String>,
 }
 
 /// v1 `resource`, or the resource named by a v2-style `scope` (`<resource>/.default`).
-fn requested_resource(form: &HashMap<String, String>) -> String {
+pub(crate) fn requested_resource(form: &HashMap<String, String>) -> String {
     if let Some(resource) = form.get("resource").filter(|r| !r.is_empty()) {
         return resource.clone();
     }
@@ -621,7 +638,7 @@ fn code_grant(
     })
 }
 
-fn tenant_of(state: &AppState, user: &User) -> Result<Tenant, AuthorityError> {
+pub(crate) fn tenant_of(state: &AppState, user: &User) -> Result<Tenant, AuthorityError> {
     db::tenant_by_id(&state.db(), &user.tenant_id)?
         .ok_or_else(|| AuthorityError::TenantNotFound(user.tenant_id.clone()))
 }

@@ -33,6 +33,9 @@ async fn user_realm(
             AuthorityError::InvalidRequest("the request must contain the parameter 'user'".into())
         })?;
     let domain = login.rsplit_once('@').map(|(_, d)| d).unwrap_or(login);
+    if let Some(realm) = super::wsfed::federated_realm(&state, login, domain)? {
+        return Ok(Json(realm));
+    }
     let tenant = db::tenant_by_domain(&state.db(), domain)?;
     Ok(Json(match tenant {
         Some(tenant) => managed(login, domain, &tenant.display_name),

@@ -1,0 +1,190 @@
+//! Exclusive XML canonicalization (exc-c14n, without comments), over a parsed `roxmltree`
+//! document, for XML-DSig over the SAML assertions the emulated STS issues and the authority
+//! verifies.
+//!
+//! Implemented here rather than through xmlsec: the emulator needs only the subset SAML
+//! tokens use (elements, attributes, text, namespaces; no DTDs, no InclusiveNamespaces
+//! prefix list), and the signer and the verifier share this one function. Rules (W3C
+//! exc-c14n 1.0): namespace declarations are emitted on an element only where they are
+//! visibly utilized (by the element's or an attribute's prefix) and not already in scope
+//! from an output ancestor; declarations sort by prefix, attributes by (namespace URI, local
+//! name); comments are dropped; text and attribute values use the canonical escapes.
+
+use roxmltree::{Node, NodeId};
+use std::collections::BTreeMap;
+
+/// The algorithm URI of exclusive canonicalization without comments.
+pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+
+/// Canonical bytes of the subtree rooted at `root`, leaving out the subtree `exclude` (the
+/// enveloped signature).
+pub fn canonicalize(root: Node<'_, '_>, exclude: Option<NodeId>) -> String {
+    let mut out = String::new();
+    element(root, exclude, &BTreeMap::new(), &mut out);
+    out
+}
+
+/// The prefix of a raw qualified name (`""` for none).
+fn prefix_of(qname: &str) -> &str {
+    qname.split_once(':').map(|(p, _)| p).unwrap_or("")
+}
+
+/// The element's qualified name as written in the input (roxmltree resolves names, but the
+/// canonical form keeps the document's prefixes).
+fn raw_qname<'a>(node: Node<'a, '_>) -> &'a str {
+    let text = &node.document().input_text()[node.range()];
+    let after_lt = text.get(1..).unwrap_or("");
+    let end = after_lt
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .unwrap_or(after_lt.len());
+    &after_lt[..end]
+}
+
+fn element(
+    node: Node<'_, '_>,
+    exclude: Option<NodeId>,
+    rendered: &BTreeMap<String, String>,
+    out: &mut String,
+) {
+    let qname = raw_qname(node);
+    let mut utilized = vec![prefix_of(qname).to_string()];
+    let mut attributes: Vec<(String, String, String, String)> = Vec::new();
+    let input = node.document().input_text();
+    for attribute in node.attributes() {
+        let attr_qname = &input[attribute.range_qname()];
+        let prefix = prefix_of(attr_qname);
+        if !prefix.is_empty() && prefix != "xml" {
+            utilized.push(prefix.to_string());
+        }
+        attributes.push((
+            attribute.namespace().unwrap_or("").to_string(),
+            attribute.name().to_string(),
+            attr_qname.to_string(),
+            attribute.value().to_string(),
+        ));
+    }
+    utilized.sort();
+    utilized.dedup();
+    let mut scope = rendered.clone();
+    out.push('<');
+    out.push_str(qname);
+    for prefix in &utilized {
+        let lookup = if prefix.is_empty() {
+            None
+        } else {
+            Some(prefix.as_str())
+        };
+        let uri = node.lookup_namespace_uri(lookup).unwrap_or("");
+        let inherited = rendered.get(prefix).map(String::as_str).unwrap_or("");
+        let already = rendered.get(prefix).is_some_and(|u| u == uri)
+            || (uri.is_empty() && inherited.is_empty());
+        if already {
+            continue;
+        }
+        if prefix.is_empty() {
+            out.push_str(" xmlns=\"");
+        } else {
+            out.push_str(" xmlns:");
+            out.push_str(prefix);
+            out.push_str("=\"");
+        }
+        escape_attribute(uri, out);
+        out.push('"');
+        scope.insert(prefix.clone(), uri.to_string());
+    }
+    attributes.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    for (_, _, attr_qname, value) in &attributes {
+        out.push(' ');
+        out.push_str(attr_qname);
+        out.push_str("=\"");
+        escape_attribute(value, out);
+        out.push('"');
+    }
+    out.push('>');
+    for child in node.children() {
+        if Some(child.id()) == exclude {
+            continue;
+        }
+        if child.is_element() {
+            element(child, exclude, &scope, out);
+        } else if child.is_text() {
+            escape_text(child.text().unwrap_or(""), out);
+        } else if let Some(pi) = child.pi() {
+            out.push_str("<?");
+            out.push_str(pi.target);
+            if let Some(value) = pi.value {
+                out.push(' ');
+                out.push_str(value);
+            }
+            out.push_str("?>");
+        }
+    }
+    out.push_str("</");
+    out.push_str(qname);
+    out.push('>');
+}
+
+fn escape_text(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#xD;"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn escape_attribute(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' => out.push_str("&#x9;"),
+            '\n' => out.push_str("&#xA;"),
+            '\r' => out.push_str("&#xD;"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c14n(xml: &str) -> String {
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        canonicalize(doc.root_element(), None)
+    }
+
+    #[test]
+    fn sorts_attributes_drops_unused_namespaces_and_comments() {
+        let xml = r#"<a:r xmlns:a="urn:a" xmlns:unused="urn:u" z="1" b='2'><!-- c --><a:k/>x &amp; y</a:r>"#;
+        assert_eq!(
+            c14n(xml),
+            r#"<a:r xmlns:a="urn:a" b="2" z="1"><a:k></a:k>x &amp; y</a:r>"#
+        );
+    }
+
+    #[test]
+    fn pushes_namespaces_down_to_where_they_are_used() {
+        let xml = r#"<o xmlns:s="urn:s"><i s:v="1"/><s:j/></o>"#;
+        assert_eq!(
+            c14n(xml),
+            r#"<o><i xmlns:s="urn:s" s:v="1"></i><s:j xmlns:s="urn:s"></s:j></o>"#
+        );
+    }
+
+    #[test]
+    fn subtree_declares_what_its_ancestors_declared() {
+        let xml = r#"<x:o xmlns:x="urn:x"><x:i a="&quot;"/></x:o>"#;
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let inner = doc.root_element().first_element_child().unwrap();
+        assert_eq!(
+            canonicalize(inner, None),
+            r#"<x:i xmlns:x="urn:x" a="&quot;"></x:i>"#
+        );
+    }
+}

@@ -1,0 +1,543 @@
+//! SAML 1.1 assertions as AD FS issues them to Microsoft Online (WS-Federation passive and
+//! WS-Trust), signed with enveloped XML-DSig (RSA-SHA256, SHA-256 digest, exclusive C14N), and
+//! their verification by the authority against the federation trust.
+//!
+//! Verification reads claims only from the one assertion whose own signature covers it (the
+//! Reference must point at its `AssertionID`, and a document with more than one assertion is
+//! refused), so a signed assertion cannot be wrapped around unsigned claims.
+
+use crate::c14n::{canonicalize, EXC_C14N};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use roxmltree::{Document, Node};
+use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use sha2::{Digest, Sha256};
+use signature::{SignatureEncoding, Signer, Verifier};
+
+pub const SAML1_NS: &str = "urn:oasis:names:tc:SAML:1.0:assertion";
+pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
+pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+pub const SHA256_DIGEST: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+pub const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+/// The audience (and `wtrealm`) of Microsoft Online's relying party trust.
+pub const MICROSOFT_ONLINE: &str = "urn:federation:MicrosoftOnline";
+/// Claim namespaces AD FS's Microsoft Online rules use.
+const UPN_NS: &str = "http://schemas.xmlsoap.org/claims";
+const LIVEID_NS: &str = "http://schemas.microsoft.com/LiveID/Federation/2008/05";
+const CLAIMS_NS: &str = "http://schemas.microsoft.com/claims";
+/// `authnmethodsreferences` values: password, and AD FS's "multiple factors were used".
+pub const AUTHN_PASSWORD: &str =
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
+pub const AUTHN_MULTIPLE: &str = "http://schemas.microsoft.com/claims/multipleauthn";
+/// Clock skew tolerated on NotBefore / NotOnOrAfter.
+pub const SKEW_SECS: i64 = 300;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SamlError {
+    #[error("the token is not well-formed XML: {0}")]
+    Malformed(String),
+    #[error("the token must contain exactly one SAML 1.1 assertion")]
+    AssertionCount,
+    #[error("the assertion is not signed as required: {0}")]
+    SignatureShape(String),
+    #[error("the assertion's digest does not match its content")]
+    DigestMismatch,
+    #[error("the assertion's signature does not verify with the federation trust's certificate")]
+    BadSignature,
+    #[error("the assertion's issuer {0:?} is not the federation trust's issuer")]
+    WrongIssuer(String),
+    #[error("the assertion is not for audience {MICROSOFT_ONLINE}")]
+    WrongAudience,
+    #[error("the assertion has expired")]
+    Expired,
+    #[error("the assertion is not yet valid")]
+    NotYetValid,
+    #[error("the assertion lacks the {0} claim")]
+    MissingClaim(&'static str),
+    #[error("signing failed: {0}")]
+    Signing(String),
+}
+
+/// What the STS asserts about the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claims {
+    pub upn: String,
+    pub immutable_id: String,
+    /// `authnmethodsreferences` values (passed through to the authority).
+    pub auth_methods: Vec<String>,
+}
+
+/// Who issues the assertion and for how long it is valid.
+pub struct Issue<'a> {
+    pub issuer: &'a str,
+    pub key: &'a RsaPrivateKey,
+    pub cert_der: &'a [u8],
+    pub now: i64,
+    pub lifetime_secs: i64,
+}
+
+/// What the authority trusts: the STS's issuer URI and its token-signing key.
+pub struct Trust<'a> {
+    pub issuer: &'a str,
+    pub key: &'a RsaPublicKey,
+}
+
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// UTC instant in the `xs:dateTime` form SAML uses.
+pub fn instant(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn parse_instant(text: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+fn subject_xml(immutable_id: &str) -> String {
+    format!(
+        "<saml:Subject><saml:NameIdentifier Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified\">{}</saml:NameIdentifier>\
+         <saml:SubjectConfirmation><saml:ConfirmationMethod>urn:oasis:names:tc:SAML:1.0:cm:bearer</saml:ConfirmationMethod></saml:SubjectConfirmation></saml:Subject>",
+        xml_escape(immutable_id)
+    )
+}
+
+fn attribute_xml(name: &str, namespace: &str, values: &[String]) -> String {
+    let values: String = values
+        .iter()
+        .map(|v| {
+            format!(
+                "<saml:AttributeValue>{}</saml:AttributeValue>",
+                xml_escape(v)
+            )
+        })
+        .collect();
+    format!("<saml:Attribute AttributeName=\"{name}\" AttributeNamespace=\"{namespace}\">{values}</saml:Attribute>")
+}
+
+/// The assertion without its signature.
+fn unsigned_assertion(id: &str, issue: &Issue<'_>, claims: &Claims) -> String {
+    let now = instant(issue.now);
+    let subject = subject_xml(&claims.immutable_id);
+    format!(
+        "<saml:Assertion xmlns:saml=\"{SAML1_NS}\" MajorVersion=\"1\" MinorVersion=\"1\" AssertionID=\"{id}\" Issuer=\"{issuer}\" IssueInstant=\"{now}\">\
+         <saml:Conditions NotBefore=\"{now}\" NotOnOrAfter=\"{until}\"><saml:AudienceRestrictionCondition><saml:Audience>{MICROSOFT_ONLINE}</saml:Audience></saml:AudienceRestrictionCondition></saml:Conditions>\
+         <saml:AttributeStatement>{subject}{upn}{immutable}{amr}</saml:AttributeStatement>\
+         <saml:AuthenticationStatement AuthenticationMethod=\"urn:oasis:names:tc:SAML:1.0:am:password\" AuthenticationInstant=\"{now}\">{subject}</saml:AuthenticationStatement>\
+         </saml:Assertion>",
+        issuer = xml_escape(issue.issuer),
+        until = instant(issue.now + issue.lifetime_secs),
+        upn = attribute_xml("UPN", UPN_NS, std::slice::from_ref(&claims.upn)),
+        immutable = attribute_xml("ImmutableID", LIVEID_NS, std::slice::from_ref(&claims.immutable_id)),
+        amr = attribute_xml("authnmethodsreferences", CLAIMS_NS, &claims.auth_methods),
+    )
+}
+
+fn signed_info_xml(id: &str, digest_b64: &str) -> String {
+    format!(
+        "<ds:SignedInfo xmlns:ds=\"{DSIG_NS}\"><ds:CanonicalizationMethod Algorithm=\"{EXC_C14N}\"></ds:CanonicalizationMethod>\
+         <ds:SignatureMethod Algorithm=\"{RSA_SHA256}\"></ds:SignatureMethod><ds:Reference URI=\"#{id}\"><ds:Transforms>\
+         <ds:Transform Algorithm=\"{ENVELOPED}\"></ds:Transform><ds:Transform Algorithm=\"{EXC_C14N}\"></ds:Transform></ds:Transforms>\
+         <ds:DigestMethod Algorithm=\"{SHA256_DIGEST}\"></ds:DigestMethod><ds:DigestValue>{digest_b64}</ds:DigestValue></ds:Reference></ds:SignedInfo>"
+    )
+}
+
+fn canonical_root(xml: &str) -> Result<String, SamlError> {
+    let doc = Document::parse(xml).map_err(|e| SamlError::Malformed(e.to_string()))?;
+    Ok(canonicalize(doc.root_element(), None))
+}
+
+/// Issue a signed assertion for `claims`.
+pub fn issue_assertion(issue: &Issue<'_>, claims: &Claims) -> Result<String, SamlError> {
+    let id = format!("_{}", uuid::Uuid::new_v4());
+    let unsigned = unsigned_assertion(&id, issue, claims);
+    let digest = STANDARD.encode(Sha256::digest(canonical_root(&unsigned)?.as_bytes()));
+    let signed_info = signed_info_xml(&id, &digest);
+    let to_sign = canonical_root(&signed_info)?;
+    let signer = SigningKey::<Sha256>::new(issue.key.clone());
+    let signature = signer
+        .try_sign(to_sign.as_bytes())
+        .map_err(|e| SamlError::Signing(e.to_string()))?;
+    let signature_xml = format!(
+        "<ds:Signature xmlns:ds=\"{DSIG_NS}\">{signed_info}<ds:SignatureValue>{}</ds:SignatureValue>\
+         <ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>",
+        STANDARD.encode(signature.to_bytes()),
+        STANDARD.encode(issue.cert_der),
+    );
+    let close = "</saml:Assertion>";
+    let body = unsigned.strip_suffix(close).unwrap_or(&unsigned);
+    Ok(format!("{body}{signature_xml}{close}"))
+}
+
+/// The WS-Trust 2005 `RequestSecurityTokenResponse` AD FS posts as `wresult`.
+pub fn wrap_rstr(assertion: &str, created: i64, expires: i64) -> String {
+    format!(
+        "<t:RequestSecurityTokenResponse xmlns:t=\"http://schemas.xmlsoap.org/ws/2005/02/trust\">\
+         <t:Lifetime><wsu:Created xmlns:wsu=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd\">{}</wsu:Created>\
+         <wsu:Expires xmlns:wsu=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd\">{}</wsu:Expires></t:Lifetime>\
+         <wsp:AppliesTo xmlns:wsp=\"http://schemas.xmlsoap.org/ws/2004/09/policy\"><wsa:EndpointReference xmlns:wsa=\"http://www.w3.org/2005/08/addressing\">\
+         <wsa:Address>{MICROSOFT_ONLINE}</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>\
+         <t:RequestedSecurityToken>{assertion}</t:RequestedSecurityToken>\
+         <t:TokenType>urn:oasis:names:tc:SAML:1.0:assertion</t:TokenType>\
+         <t:RequestType>http://schemas.xmlsoap.org/ws/2005/02/trust/Issue</t:RequestType>\
+         <t:KeyType>http://schemas.xmlsoap.org/ws/2005/05/identity/NoProofKey</t:KeyType>\
+         </t:RequestSecurityTokenResponse>",
+        instant(created),
+        instant(expires)
+    )
+}
+
+fn is(node: &Node<'_, '_>, ns: &str, name: &str) -> bool {
+    node.is_element() && node.tag_name().namespace() == Some(ns) && node.tag_name().name() == name
+}
+
+/// The only child element `ns:name` of `node`.
+fn only_child<'a, 'i>(
+    node: Node<'a, 'i>,
+    ns: &str,
+    name: &'static str,
+) -> Result<Node<'a, 'i>, SamlError> {
+    let mut matches = node.children().filter(|c| is(c, ns, name));
+    match (matches.next(), matches.next()) {
+        (Some(found), None) => Ok(found),
+        _ => Err(SamlError::SignatureShape(format!("expected one {name}"))),
+    }
+}
+
+fn algorithm<'a>(node: Node<'a, '_>, ns: &str, name: &'static str) -> Result<&'a str, SamlError> {
+    only_child(node, ns, name)?
+        .attribute("Algorithm")
+        .ok_or_else(|| SamlError::SignatureShape(format!("{name} has no Algorithm")))
+}
+
+fn require(actual: &str, expected: &str, what: &str) -> Result<(), SamlError> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(SamlError::SignatureShape(format!(
+            "{what} {actual:?} is not accepted"
+        )))
+    }
+}
+
+fn base64_text(node: Node<'_, '_>) -> Result<Vec<u8>, SamlError> {
+    let text: String = node
+        .text()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    STANDARD
+        .decode(text)
+        .map_err(|_| SamlError::SignatureShape("value is not base64".into()))
+}
+
+/// Check the enveloped signature of `assertion` with `key`.
+fn verify_signature(assertion: Node<'_, '_>, key: &RsaPublicKey) -> Result<(), SamlError> {
+    let signature = only_child(assertion, DSIG_NS, "Signature")?;
+    let signed_info = only_child(signature, DSIG_NS, "SignedInfo")?;
+    require(
+        algorithm(signed_info, DSIG_NS, "CanonicalizationMethod")?,
+        EXC_C14N,
+        "canonicalization",
+    )?;
+    require(
+        algorithm(signed_info, DSIG_NS, "SignatureMethod")?,
+        RSA_SHA256,
+        "signature method",
+    )?;
+    let reference = only_child(signed_info, DSIG_NS, "Reference")?;
+    let id = assertion.attribute("AssertionID").unwrap_or("");
+    require(
+        reference.attribute("URI").unwrap_or(""),
+        &format!("#{id}"),
+        "reference",
+    )?;
+    let transforms: Vec<&str> = only_child(reference, DSIG_NS, "Transforms")?
+        .children()
+        .filter(|c| is(c, DSIG_NS, "Transform"))
+        .map(|t| t.attribute("Algorithm").unwrap_or(""))
+        .collect();
+    if transforms != [ENVELOPED, EXC_C14N] {
+        return Err(SamlError::SignatureShape("unexpected transforms".into()));
+    }
+    require(
+        algorithm(reference, DSIG_NS, "DigestMethod")?,
+        SHA256_DIGEST,
+        "digest method",
+    )?;
+    let expected = base64_text(only_child(reference, DSIG_NS, "DigestValue")?)?;
+    let actual = Sha256::digest(canonicalize(assertion, Some(signature.id())).as_bytes());
+    if expected.as_slice() != &actual[..] {
+        return Err(SamlError::DigestMismatch);
+    }
+    let value = base64_text(only_child(signature, DSIG_NS, "SignatureValue")?)?;
+    let signature = Signature::try_from(value.as_slice()).map_err(|_| SamlError::BadSignature)?;
+    VerifyingKey::<Sha256>::new(key.clone())
+        .verify(canonicalize(signed_info, None).as_bytes(), &signature)
+        .map_err(|_| SamlError::BadSignature)
+}
+
+fn check_conditions(assertion: Node<'_, '_>, now: i64) -> Result<(), SamlError> {
+    let conditions =
+        only_child(assertion, SAML1_NS, "Conditions").map_err(|_| SamlError::Expired)?;
+    let bound = |name| conditions.attribute(name).and_then(parse_instant);
+    let (Some(not_before), Some(not_on_or_after)) = (bound("NotBefore"), bound("NotOnOrAfter"))
+    else {
+        return Err(SamlError::Expired);
+    };
+    if now + SKEW_SECS < not_before {
+        return Err(SamlError::NotYetValid);
+    }
+    if now - SKEW_SECS >= not_on_or_after {
+        return Err(SamlError::Expired);
+    }
+    let audience_ok = conditions
+        .descendants()
+        .filter(|n| is(n, SAML1_NS, "Audience"))
+        .any(|n| n.text().map(str::trim) == Some(MICROSOFT_ONLINE));
+    if audience_ok {
+        Ok(())
+    } else {
+        Err(SamlError::WrongAudience)
+    }
+}
+
+fn attribute_values(assertion: Node<'_, '_>, name: &str) -> Vec<String> {
+    assertion
+        .descendants()
+        .filter(|n| is(n, SAML1_NS, "Attribute") && n.attribute("AttributeName") == Some(name))
+        .flat_map(|a| a.children().filter(|v| is(v, SAML1_NS, "AttributeValue")))
+        .map(|v| v.text().unwrap_or("").trim().to_string())
+        .collect()
+}
+
+fn read_claims(assertion: Node<'_, '_>) -> Result<Claims, SamlError> {
+    let upn = attribute_values(assertion, "UPN")
+        .into_iter()
+        .next()
+        .ok_or(SamlError::MissingClaim("UPN"))?;
+    let immutable_id = attribute_values(assertion, "ImmutableID")
+        .into_iter()
+        .next()
+        .ok_or(SamlError::MissingClaim("ImmutableID"))?;
+    Ok(Claims {
+        upn,
+        immutable_id,
+        auth_methods: attribute_values(assertion, "authnmethodsreferences"),
+    })
+}
+
+/// Verify a `wresult` (or a bare assertion) against `trust` at `now` and return its claims.
+pub fn verify(xml: &str, trust: &Trust<'_>, now: i64) -> Result<Claims, SamlError> {
+    let doc = Document::parse(xml).map_err(|e| SamlError::Malformed(e.to_string()))?;
+    let assertions: Vec<Node> = doc
+        .descendants()
+        .filter(|n| is(n, SAML1_NS, "Assertion"))
+        .collect();
+    let [assertion] = assertions.as_slice() else {
+        return Err(SamlError::AssertionCount);
+    };
+    verify_signature(*assertion, trust.key)?;
+    let issuer = assertion.attribute("Issuer").unwrap_or("");
+    if issuer != trust.issuer {
+        return Err(SamlError::WrongIssuer(issuer.to_string()));
+    }
+    check_conditions(*assertion, now)?;
+    read_claims(*assertion)
+}
+
+/// The issuer named by an assertion, read before verification to pick the trust to verify
+/// it with (the result is trusted only once [`verify`] passed).
+pub fn claimed_issuer(xml: &str) -> Option<String> {
+    let doc = Document::parse(xml).ok()?;
+    let issuer = doc
+        .descendants()
+        .find(|n| is(n, SAML1_NS, "Assertion"))?
+        .attribute("Issuer")?
+        .to_string();
+    Some(issuer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::OnceLock;
+
+    const ISSUER: &str = "http://sts.fabrikam.example/adfs/services/trust";
+    const NOW: i64 = 1_800_000_000;
+
+    fn keys() -> &'static (RsaPrivateKey, RsaPrivateKey) {
+        static KEYS: OnceLock<(RsaPrivateKey, RsaPrivateKey)> = OnceLock::new();
+        KEYS.get_or_init(|| {
+            let mut rng = rand::thread_rng();
+            (
+                RsaPrivateKey::new(&mut rng, 2048).unwrap(),
+                RsaPrivateKey::new(&mut rng, 2048).unwrap(),
+            )
+        })
+    }
+
+    fn claims() -> Claims {
+        Claims {
+            upn: "diego@fabrikam.example".into(),
+            immutable_id: "aW1tdXRhYmxl".into(),
+            auth_methods: vec![AUTHN_PASSWORD.into()],
+        }
+    }
+
+    fn issued(now: i64) -> String {
+        let key = &keys().0;
+        let assertion = issue_assertion(
+            &Issue {
+                issuer: ISSUER,
+                key,
+                cert_der: b"not-a-real-cert",
+                now,
+                lifetime_secs: 3600,
+            },
+            &claims(),
+        )
+        .unwrap();
+        wrap_rstr(&assertion, now, now + 3600)
+    }
+
+    fn check(xml: &str, now: i64) -> Result<Claims, SamlError> {
+        let public = keys().0.to_public_key();
+        verify(
+            xml,
+            &Trust {
+                issuer: ISSUER,
+                key: &public,
+            },
+            now,
+        )
+    }
+
+    #[test]
+    fn a_fresh_assertion_verifies_and_yields_its_claims() {
+        assert_eq!(check(&issued(NOW), NOW + 10), Ok(claims()));
+    }
+
+    #[test]
+    fn a_changed_attribute_value_breaks_the_digest() {
+        let xml = issued(NOW).replace("diego@fabrikam.example", "admin@fabrikam.example");
+        assert_eq!(check(&xml, NOW), Err(SamlError::DigestMismatch));
+    }
+
+    #[test]
+    fn a_changed_digest_breaks_the_signature() {
+        let xml = issued(NOW);
+        let start = xml.find("<ds:DigestValue>").unwrap() + "<ds:DigestValue>".len();
+        let original = &xml[start..start + 4];
+        let replacement = if original == "AAAA" { "BBBB" } else { "AAAA" };
+        let tampered = format!("{}{replacement}{}", &xml[..start], &xml[start + 4..]);
+        // The digest no longer matches the content; were it recomputed, SignedInfo changed.
+        assert_eq!(check(&tampered, NOW), Err(SamlError::DigestMismatch));
+    }
+
+    #[test]
+    fn a_recomputed_digest_does_not_verify_with_the_old_signature() {
+        let xml = issued(NOW).replace("diego@fabrikam.example", "admin@fabrikam.example");
+        let doc = Document::parse(&xml).unwrap();
+        let assertion = doc
+            .descendants()
+            .find(|n| is(n, SAML1_NS, "Assertion"))
+            .unwrap();
+        let signature = only_child(assertion, DSIG_NS, "Signature").unwrap();
+        let digest = STANDARD.encode(Sha256::digest(
+            canonicalize(assertion, Some(signature.id())).as_bytes(),
+        ));
+        let start = xml.find("<ds:DigestValue>").unwrap() + "<ds:DigestValue>".len();
+        let end = xml.find("</ds:DigestValue>").unwrap();
+        let tampered = format!("{}{digest}{}", &xml[..start], &xml[end..]);
+        assert_eq!(check(&tampered, NOW), Err(SamlError::BadSignature));
+    }
+
+    #[test]
+    fn a_signature_by_another_key_is_refused() {
+        let other = keys().1.to_public_key();
+        let result = verify(
+            &issued(NOW),
+            &Trust {
+                issuer: ISSUER,
+                key: &other,
+            },
+            NOW,
+        );
+        assert_eq!(result, Err(SamlError::BadSignature));
+    }
+
+    #[test]
+    fn expired_and_future_assertions_are_refused() {
+        assert_eq!(
+            check(&issued(NOW), NOW + 3600 + SKEW_SECS),
+            Err(SamlError::Expired)
+        );
+        assert_eq!(
+            check(&issued(NOW), NOW - SKEW_SECS - 1),
+            Err(SamlError::NotYetValid)
+        );
+    }
+
+    #[test]
+    fn another_issuer_is_refused() {
+        let public = keys().0.to_public_key();
+        let trust = Trust {
+            issuer: "http://other/adfs/services/trust",
+            key: &public,
+        };
+        assert!(matches!(
+            verify(&issued(NOW), &trust, NOW),
+            Err(SamlError::WrongIssuer(_))
+        ));
+    }
+
+    #[test]
+    fn a_second_assertion_or_a_missing_signature_is_refused() {
+        let xml = issued(NOW);
+        let doubled = xml.replace(
+            "<t:TokenType>",
+            "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:1.0:assertion\" AssertionID=\"_x\"/><t:TokenType>",
+        );
+        assert_eq!(check(&doubled, NOW), Err(SamlError::AssertionCount));
+        let start = xml.find("<ds:Signature").unwrap();
+        let end = xml.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+        let unsigned = format!("{}{}", &xml[..start], &xml[end..]);
+        assert!(matches!(
+            check(&unsigned, NOW),
+            Err(SamlError::SignatureShape(_))
+        ));
+    }
+
+    #[test]
+    fn reformatting_that_c14n_removes_keeps_the_signature_valid() {
+        // Attribute order and quoting are not part of the canonical form.
+        let xml = issued(NOW).replace(
+            "MajorVersion=\"1\" MinorVersion=\"1\"",
+            "MinorVersion='1' MajorVersion='1'",
+        );
+        assert_eq!(check(&xml, NOW), Ok(claims()));
+    }
+}
