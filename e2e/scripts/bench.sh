@@ -2,7 +2,7 @@
 # Benchmark: prints figures, asserts nothing. Later work is held to these budgets.
 #  1. Transfer size of the release join web app: wasm + JS + CSS, raw and brotli (-q 11).
 #  2. Wall time of a join, split by dsreg phase: median of N scripted joins (host-bridge join
-#     --timings) against the bundled emulator, each on a fresh machine store.
+#     --timings) against the bundled emulator, keys in swtpm, each on a fresh machine store.
 # Usage: e2e/scripts/bench.sh [N]   (default N=5)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -26,7 +26,7 @@ for f in dist/*.wasm dist/*.js dist/*.css; do
 done
 printf '    %-44s %10d %10d   (%d KiB brotli)\n' TOTAL "$total_raw" "$total_br" $((total_br / 1024))
 
-step "Join wall time by phase: $RUNS scripted joins (debug build of bridge and emulator)"
+step "Join wall time by phase: $RUNS scripted joins, keys in swtpm (debug build of bridge and emulator)"
 trap stop_stack EXIT
 start_stack "$ROOT/e2e/.state/bench"
 timings="$STACK_DIR/timings.txt"; : > "$timings"
@@ -34,7 +34,7 @@ for i in $(seq 1 "$RUNS"); do
   printf '    run %d/%d\n' "$i" "$RUNS"
   echo "Correct-Horse-42" | RUST_LOG=warn "$ROOT/target/debug/host-bridge" join --authority "$AUTHORITY" \
     --username adele.vance@contoso.com --password-stdin --state-dir "$STACK_DIR/run-$i" \
-    --device-name "BENCH-$i" --timings | grep '^timing ' >> "$timings"
+    --device-name "BENCH-$i" --key-protection tpm --tpm-tcti "$TPM_TCTI" --timings | grep '^timing ' >> "$timings"
 done
 python3 - "$timings" <<'PY'
 import statistics, sys
