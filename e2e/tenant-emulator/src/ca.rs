@@ -217,15 +217,37 @@ pub fn issue_device_certificate(
     ca: &CertificateAuthority,
     request: &DeviceCertificateRequest<'_>,
 ) -> Result<Certificate, InternalError> {
+    let mut cert = issue_client_auth_leaf(
+        ca,
+        &request.device_id.to_string(),
+        request.public_key,
+        TEN_YEARS,
+    )?;
+    let signer = SigningKey::<Sha256>::new(ca.key.clone());
+    // The private extensions have runtime OIDs, which the builder's typed API cannot take;
+    // append them and re-sign the TBS so the signature covers them.
+    append_extensions_and_resign(&mut cert, &device_extensions(request)?, &signer)?;
+    Ok(cert)
+}
+
+/// A `CN=<subject_cn>` client-authentication leaf (digitalSignature, keyEncipherment,
+/// clientAuth) for `public_key`, signed by `ca`: the shape of both the device certificate
+/// and the MDM management certificate.
+fn issue_client_auth_leaf(
+    ca: &CertificateAuthority,
+    subject_cn: &str,
+    public_key: &SubjectPublicKeyInfoOwned,
+    lifetime: Duration,
+) -> Result<Certificate, InternalError> {
     let signer = SigningKey::<Sha256>::new(ca.key.clone());
     let mut builder = CertificateBuilder::new(
         Profile::Manual {
             issuer: Some(ca.cert.tbs_certificate.subject.clone()),
         },
         random_serial()?,
-        validity(BACKDATE, TEN_YEARS)?,
-        parse_name(&format!("CN={}", request.device_id))?,
-        request.public_key.clone(),
+        validity(BACKDATE, lifetime)?,
+        parse_name(&format!("CN={subject_cn}"))?,
+        public_key.clone(),
         &signer,
     )
     .map_err(|e| crypto("certificate builder")(e.to_string()))?;
@@ -238,13 +260,9 @@ pub fn issue_device_certificate(
     builder
         .add_extension(&ExtendedKeyUsage(vec![const_oid_client_auth()]))
         .map_err(add)?;
-    let mut cert = builder
+    builder
         .build::<rsa::pkcs1v15::Signature>()
-        .map_err(|e| crypto("certificate sign")(e.to_string()))?;
-    // The private extensions have runtime OIDs, which the builder's typed API cannot take;
-    // append them and re-sign the TBS so the signature covers them.
-    append_extensions_and_resign(&mut cert, &device_extensions(request)?, &signer)?;
-    Ok(cert)
+        .map_err(|e| crypto("certificate sign")(e.to_string()))
 }
 
 fn const_oid_client_auth() -> der::oid::ObjectIdentifier {
@@ -372,28 +390,10 @@ pub fn issue_management_certificate(
     device_id: &uuid::Uuid,
     public_key: &SubjectPublicKeyInfoOwned,
 ) -> Result<Certificate, InternalError> {
-    let signer = SigningKey::<Sha256>::new(ca.key.clone());
-    let mut builder = CertificateBuilder::new(
-        Profile::Manual {
-            issuer: Some(ca.cert.tbs_certificate.subject.clone()),
-        },
-        random_serial()?,
-        validity(BACKDATE, MANAGEMENT_CERT_LIFETIME)?,
-        parse_name(&format!("CN={device_id}"))?,
-        public_key.clone(),
-        &signer,
+    issue_client_auth_leaf(
+        ca,
+        &device_id.to_string(),
+        public_key,
+        MANAGEMENT_CERT_LIFETIME,
     )
-    .map_err(|e| crypto("certificate builder")(e.to_string()))?;
-    let add = |e: x509_cert::builder::Error| crypto("extension")(e.to_string());
-    builder
-        .add_extension(&KeyUsage(
-            KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment,
-        ))
-        .map_err(add)?;
-    builder
-        .add_extension(&ExtendedKeyUsage(vec![const_oid_client_auth()]))
-        .map_err(add)?;
-    builder
-        .build::<rsa::pkcs1v15::Signature>()
-        .map_err(|e| crypto("certificate sign")(e.to_string()))
 }
