@@ -64,6 +64,17 @@ async fn send(ws: &mut Ws, message: &ClientMessage) {
         .unwrap();
 }
 
+/// Ask the bridge to join with this token and nonce.
+async fn start_join(ws: &mut Ws, id_token: String, nonce: String) {
+    send(ws, &ClientMessage::StartJoin { id_token, nonce }).await;
+}
+
+/// A failed join must leave the machine store as it found it: empty.
+fn assert_nothing_left(state_dir: &std::path::Path) {
+    let left = entries(state_dir);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 /// The next protocol frame; panics on close or timeout.
 async fn recv(ws: &mut Ws) -> ServerMessage {
     loop {
@@ -142,14 +153,7 @@ async fn a_first_frame_other_than_hello_is_unauthorized_and_closed() {
     let temp = tempfile::tempdir().unwrap();
     let bridge = bridge(&cloud, temp.path()).await;
     let mut ws = connect(&bridge, Some(ORIGIN)).await.unwrap();
-    send(
-        &mut ws,
-        &ClientMessage::StartJoin {
-            id_token: "x".into(),
-            nonce: "n".into(),
-        },
-    )
-    .await;
+    start_join(&mut ws, "x".into(), "n".into()).await;
     assert_eq!(
         failed_kind(&recv(&mut ws).await),
         BridgeErrorKind::Unauthorized
@@ -269,14 +273,7 @@ async fn a_join_reports_every_phase_installs_the_device_and_refuses_a_second_one
     let bridge = bridge(&cloud, temp.path()).await;
     let (mut ws, _) = welcomed(&bridge).await;
     let token = cloud.id_token("nonce-1");
-    send(
-        &mut ws,
-        &ClientMessage::StartJoin {
-            id_token: token.clone(),
-            nonce: "nonce-1".into(),
-        },
-    )
-    .await;
+    start_join(&mut ws, token.clone(), "nonce-1".into()).await;
     let (progress, outcome) = join_outcome(&mut ws).await;
 
     let expected: Vec<_> = JoinPhase::ALL
@@ -332,14 +329,7 @@ async fn a_join_reports_every_phase_installs_the_device_and_refuses_a_second_one
     let hits = cloud
         .discovery_hits
         .load(std::sync::atomic::Ordering::SeqCst);
-    send(
-        &mut ws,
-        &ClientMessage::StartJoin {
-            id_token: cloud.id_token("n2"),
-            nonce: "n2".into(),
-        },
-    )
-    .await;
+    start_join(&mut ws, cloud.id_token("n2"), "n2".into()).await;
     assert_eq!(
         failed_kind(&recv(&mut ws).await),
         BridgeErrorKind::AlreadyJoined
@@ -365,28 +355,14 @@ async fn a_token_with_the_wrong_nonce_or_audience_is_refused_before_any_phase() 
     let bridge = bridge(&cloud, temp.path()).await;
     let (mut ws, _) = welcomed(&bridge).await;
 
-    send(
-        &mut ws,
-        &ClientMessage::StartJoin {
-            id_token: cloud.id_token("nonce-a"),
-            nonce: "nonce-b".into(),
-        },
-    )
-    .await;
+    start_join(&mut ws, cloud.id_token("nonce-a"), "nonce-b".into()).await;
     let (progress, outcome) = join_outcome(&mut ws).await;
     assert!(progress.is_empty());
     assert_eq!(failed_kind(&outcome), BridgeErrorKind::InvalidToken);
 
     let mut claims = cloud.id_token_claims("n");
     claims.aud = "some-other-app".into();
-    send(
-        &mut ws,
-        &ClientMessage::StartJoin {
-            id_token: cloud.sign(&claims),
-            nonce: "n".into(),
-        },
-    )
-    .await;
+    start_join(&mut ws, cloud.sign(&claims), "n".into()).await;
     assert_eq!(
         failed_kind(&join_outcome(&mut ws).await.1),
         BridgeErrorKind::InvalidToken
@@ -394,14 +370,7 @@ async fn a_token_with_the_wrong_nonce_or_audience_is_refused_before_any_phase() 
 
     let mut claims = cloud.id_token_claims("n");
     claims.iss = "https://sts.windows.net/00000000-0000-0000-0000-000000000000/".into();
-    send(
-        &mut ws,
-        &ClientMessage::StartJoin {
-            id_token: cloud.sign(&claims),
-            nonce: "n".into(),
-        },
-    )
-    .await;
+    start_join(&mut ws, cloud.sign(&claims), "n".into()).await;
     assert_eq!(
         failed_kind(&join_outcome(&mut ws).await.1),
         BridgeErrorKind::InvalidToken
@@ -410,14 +379,7 @@ async fn a_token_with_the_wrong_nonce_or_audience_is_refused_before_any_phase() 
     let mut claims = cloud.id_token_claims("n");
     claims.exp -= 7200;
     claims.nbf -= 7200;
-    send(
-        &mut ws,
-        &ClientMessage::StartJoin {
-            id_token: cloud.sign(&claims),
-            nonce: "n".into(),
-        },
-    )
-    .await;
+    start_join(&mut ws, cloud.sign(&claims), "n".into()).await;
     assert_eq!(
         failed_kind(&join_outcome(&mut ws).await.1),
         BridgeErrorKind::InvalidToken
@@ -426,14 +388,7 @@ async fn a_token_with_the_wrong_nonce_or_audience_is_refused_before_any_phase() 
     // A token whose signature was tampered with.
     let token = cloud.id_token("n");
     let tampered = format!("{}AAAA", &token[..token.len() - 4]);
-    send(
-        &mut ws,
-        &ClientMessage::StartJoin {
-            id_token: tampered,
-            nonce: "n".into(),
-        },
-    )
-    .await;
+    start_join(&mut ws, tampered, "n".into()).await;
     assert_eq!(
         failed_kind(&join_outcome(&mut ws).await.1),
         BridgeErrorKind::InvalidToken
@@ -455,14 +410,7 @@ async fn a_registration_refused_by_drs_leaves_no_key_or_staging_dir() {
     let temp = tempfile::tempdir().unwrap();
     let bridge = bridge(&cloud, temp.path()).await;
     let (mut ws, _) = welcomed(&bridge).await;
-    send(
-        &mut ws,
-        &ClientMessage::StartJoin {
-            id_token: cloud.id_token("n"),
-            nonce: "n".into(),
-        },
-    )
-    .await;
+    start_join(&mut ws, cloud.id_token("n"), "n".into()).await;
     let (progress, outcome) = join_outcome(&mut ws).await;
     assert!(
         progress.contains(&(JoinPhase::CreatingKeys, PhaseState::Completed)),
@@ -478,11 +426,7 @@ async fn a_registration_refused_by_drs_leaves_no_key_or_staging_dir() {
         "the server's reason is passed on: {}",
         error.message
     );
-    assert!(
-        entries(temp.path()).is_empty(),
-        "left behind: {:?}",
-        entries(temp.path())
-    );
+    assert_nothing_left(temp.path());
 }
 
 #[tokio::test]
@@ -492,14 +436,7 @@ async fn a_certificate_for_another_key_is_refused_and_nothing_remains() {
     let temp = tempfile::tempdir().unwrap();
     let bridge = bridge(&cloud, temp.path()).await;
     let (mut ws, _) = welcomed(&bridge).await;
-    send(
-        &mut ws,
-        &ClientMessage::StartJoin {
-            id_token: cloud.id_token("n"),
-            nonce: "n".into(),
-        },
-    )
-    .await;
+    start_join(&mut ws, cloud.id_token("n"), "n".into()).await;
     let ServerMessage::Failed { error } = join_outcome(&mut ws).await.1 else {
         panic!("expected failure")
     };
@@ -510,11 +447,7 @@ async fn a_certificate_for_another_key_is_refused_and_nothing_remains() {
         "{}",
         error.message
     );
-    assert!(
-        entries(temp.path()).is_empty(),
-        "left behind: {:?}",
-        entries(temp.path())
-    );
+    assert_nothing_left(temp.path());
 }
 
 #[tokio::test]
@@ -525,14 +458,7 @@ async fn only_one_join_runs_at_a_time() {
     let bridge = bridge(&cloud, temp.path()).await;
     let (mut first, _) = welcomed(&bridge).await;
     let (mut second, _) = welcomed(&bridge).await;
-    send(
-        &mut first,
-        &ClientMessage::StartJoin {
-            id_token: cloud.id_token("n"),
-            nonce: "n".into(),
-        },
-    )
-    .await;
+    start_join(&mut first, cloud.id_token("n"), "n".into()).await;
     // Wait until the first join is at DRS, then try a second one.
     loop {
         if let ServerMessage::Progress {
@@ -543,14 +469,7 @@ async fn only_one_join_runs_at_a_time() {
             break;
         }
     }
-    send(
-        &mut second,
-        &ClientMessage::StartJoin {
-            id_token: cloud.id_token("m"),
-            nonce: "m".into(),
-        },
-    )
-    .await;
+    start_join(&mut second, cloud.id_token("m"), "m".into()).await;
     assert_eq!(failed_kind(&recv(&mut second).await), BridgeErrorKind::Busy);
     let (_, outcome) = join_outcome(&mut first).await;
     assert!(
