@@ -91,6 +91,47 @@ impl BridgeConnection {
     }
 }
 
+/// Longest wait for the bridge's answer to `prepare_auto_logon` before the sign-in goes on
+/// without it (the automatic sign-in is a convenience, never a reason to block the join).
+const AUTO_LOGON_WAIT_MS: i32 = 3000;
+
+/// Hand the automatic sign-in password to the bridge on its own connection (OOBE, managed
+/// users; the bridge checks both again) and wait briefly for its answer. `password` is moved in
+/// and dropped here: it is never stored in the session or anywhere else by the page.
+/// Returns whether the bridge holds it.
+pub async fn prepare_auto_logon(endpoint: &BridgeEndpoint, upn: String, password: String) -> bool {
+    let exchange = async move {
+        let mut connection = BridgeConnection::connect(endpoint).await.ok()?;
+        let message = ClientMessage::PrepareAutoLogon {
+            upn,
+            password: cxh_wire::bridge::Redacted(password),
+        };
+        connection.send(&message).await.ok()?;
+        let answer = connection.next().await.ok();
+        connection.close();
+        match answer? {
+            ServerMessage::AutoLogonBuffer { accepted, .. } => Some(accepted),
+            _ => Some(false),
+        }
+    };
+    let timeout = sleep_ms(AUTO_LOGON_WAIT_MS);
+    futures::pin_mut!(exchange, timeout);
+    match futures::future::select(exchange, timeout).await {
+        futures::future::Either::Left((answer, _)) => answer.unwrap_or(false),
+        futures::future::Either::Right(_) => false,
+    }
+}
+
+/// Resolves after `ms` milliseconds (a `setTimeout` promise).
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 async fn send_frame(socket: &mut WebSocket, message: &ClientMessage) -> Result<(), BridgeFailure> {
     let json = serde_json::to_string(message)
         .map_err(|error| BridgeFailure::Protocol(error.to_string()))?;

@@ -185,6 +185,16 @@ impl Controller {
         }
     }
 
+    /// OOBE, managed user, just before the sign-in form is posted: hand the password to the
+    /// bridge for the automatic sign-in buffer. Resolves (with whether it was accepted) in
+    /// time for the form submission either way.
+    pub async fn prepare_auto_logon(self, upn: String, password: String) -> bool {
+        match session().bridge() {
+            Some(endpoint) => crate::bridge::prepare_auto_logon(&endpoint, upn, password).await,
+            None => false,
+        }
+    }
+
     /// Connect to the bridge from the session, remember its host context, then go on.
     fn connect_then(self, next: impl FnOnce(Controller, HostContext) + 'static) {
         let Some(endpoint) = session().bridge() else {
@@ -498,8 +508,9 @@ impl Controller {
                     self.phases.update(|board| fail_phase(board, error.phase));
                     return Err(FlowError::from_bridge(&error));
                 }
-                // A repeated welcome carries nothing new for a join under way.
-                ServerMessage::Welcome { .. } => {}
+                // A repeated welcome carries nothing new for a join under way; the
+                // automatic sign-in answer belongs to the sign-in page's own connection.
+                ServerMessage::Welcome { .. } | ServerMessage::AutoLogonBuffer { .. } => {}
             }
         }
     }

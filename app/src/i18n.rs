@@ -118,6 +118,8 @@ texts! {
     MfaIntro => "Enter the 6-digit code shown in your authenticator app for {0}.",
     MfaCodeLabel => "Code",
     MfaVerify => "Verify",
+    AutoLogonPrepared => "When setup finishes, Windows signs you in with this account automatically.",
+    SignInAtLogon => "When setup finishes, sign in to Windows with your work or school account at the sign-in screen.",
 }
 
 /// A language the UI can be shown in.

@@ -326,5 +326,6 @@ pub fn join_result(info: &JoinInfo) -> JoinResult {
         user_upn: info.user.upn.clone(),
         key_provider: info.key.provider.clone(),
         tpm_protected: info.key.tpm_protected,
+        auto_logon_prepared: false,
     }
 }

@@ -6,8 +6,9 @@
 //! Device Registration Service one dsreg step per module:
 //! [`token`] (validate what the app handed over) -> [`discovery`] -> [`keys`] -> [`csr`] ->
 //! [`registration`] -> [`store`], orchestrated by [`join`]. [`status`] prints the result the
-//! way `dsregcmd /status` does, [`mdm`] enrolls the joined device in its MDM (MS-MDE2), and [`scripted`] runs the same pipeline without a browser.
+//! way `dsregcmd /status` does, [`mdm`] enrolls the joined device in its MDM (MS-MDE2), [`scripted`] runs the same pipeline without a browser, and [`autologon`] keeps the OOBE automatic sign-in buffer.
 
+pub mod autologon;
 pub mod config;
 pub mod csr;
 pub mod discovery;

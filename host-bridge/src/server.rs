@@ -60,6 +60,8 @@ pub struct BridgeState {
     pub validator: TokenValidator,
     /// Held for the whole of a join: one join at a time per bridge.
     pub join_lock: Arc<Mutex<()>>,
+    /// The OOBE automatic sign-in password waiting for its join (zeroized memory only).
+    pub auto_logon: crate::autologon::AutoLogonSlot,
 }
 
 impl BridgeState {
@@ -86,6 +88,7 @@ impl BridgeState {
             join,
             validator,
             join_lock: Arc::new(Mutex::new(())),
+            auto_logon: Default::default(),
         })
     }
 }

@@ -5,6 +5,8 @@
 //! After `welcome`, `start_join` runs a join in the background while the session keeps
 //! reading, so a second request is answered (`busy`) instead of queued, and progress frames
 //! stream out as the phases happen. Malformed frames get `invalid_message`; the session stays.
+//! `prepare_auto_logon` (OOBE, managed users) hands over the automatic sign-in password, kept
+//! by [`crate::autologon`] until a join for the same user succeeds or fails.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -166,9 +168,51 @@ fn handle_text(
                 opaque_blob,
             })
         }
+        Ok(ClientMessage::PrepareAutoLogon { upn, password }) => {
+            prepare_auto_logon(state, outbox, upn, zeroize::Zeroizing::new(password.0))
+        }
         Ok(ClientMessage::Hello { .. }) => reply_invalid(outbox, "hello was already received"),
         Err(e) => reply_invalid(outbox, &format!("not a protocol message: {e}")),
     }
+}
+
+/// Check the request (flow, realm) in the background, then hold the password or refuse.
+fn prepare_auto_logon(
+    state: &Arc<BridgeState>,
+    outbox: &UnboundedSender<ServerMessage>,
+    upn: String,
+    password: zeroize::Zeroizing<String>,
+) {
+    let (state, outbox) = (state.clone(), outbox.clone());
+    tokio::spawn(async move {
+        let checked = crate::autologon::check_request(
+            &state.join.http,
+            &state.config.authority,
+            state.config.host.flow,
+            &upn,
+            &password,
+        )
+        .await;
+        let answer = match checked {
+            Ok(()) => {
+                state.auto_logon.hold(&upn, password);
+                tracing::info!(upn = %upn, "automatic sign-in password held for the join");
+                ServerMessage::AutoLogonBuffer {
+                    accepted: true,
+                    reason: None,
+                }
+            }
+            Err(error) => {
+                drop(password);
+                tracing::info!(upn = %upn, %error, "automatic sign-in refused");
+                ServerMessage::AutoLogonBuffer {
+                    accepted: false,
+                    reason: Some(error.to_string()),
+                }
+            }
+        };
+        let _ = outbox.send(answer);
+    });
 }
 
 /// Refuse at once when joined or busy; otherwise run the join in the background.
@@ -199,6 +243,8 @@ fn start_join(
         let message = match outcome {
             Ok(result) => ServerMessage::Joined { result },
             Err(error) => {
+                // A failed join consumes the automatic sign-in password: nothing was written.
+                state.auto_logon.discard();
                 tracing::warn!(error = %error, "join failed");
                 ServerMessage::Failed {
                     error: error.to_bridge_error(),
@@ -225,9 +271,36 @@ async fn join_with_token(
     let mut progress = |phase, state| {
         let _ = outbox.send(ServerMessage::Progress { phase, state });
     };
-    let result = run_join(&state.join, &identity, &mut progress).await?;
+    let mut result = run_join(&state.join, &identity, &mut progress).await?;
+    result.auto_logon_prepared = seal_auto_logon(state, &claims.upn, &claims.amr);
     enroll_if_managed(state, mdm_grant, &mut progress).await?;
     Ok(result)
+}
+
+/// Write the automatic sign-in buffer for the joined user when one is held; a failure only
+/// means no automatic sign-in (the join stands), so it is logged, not returned.
+fn seal_auto_logon(state: &BridgeState, upn: &str, amr: &[String]) -> bool {
+    let sealed = crate::autologon::seal_after_join(
+        &state.auto_logon,
+        state.config.host.flow,
+        state.join.keys.as_ref(),
+        &state.join.store,
+        upn,
+        amr,
+    );
+    match sealed {
+        Ok(prepared) => {
+            if prepared {
+                tracing::info!(upn = %upn, "automatic sign-in buffer prepared");
+            }
+            prepared
+        }
+        Err(error) => {
+            crate::autologon::remove(&state.join.store);
+            tracing::warn!(%error, "automatic sign-in buffer not prepared");
+            false
+        }
+    }
 }
 
 /// After a join whose token names an MDM: enroll with what the page handed over. A failure

@@ -76,6 +76,8 @@ pub struct DeviceDetails {
     pub key_provider: String,
     pub tpm_protected: bool,
     pub device_auth_status: String,
+    /// The OOBE automatic sign-in buffer is present (`join/autologon.bin`, ciphertext only).
+    pub auto_logon_prepared: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,10 +124,10 @@ pub fn collect_at(
         enterprise_joined: false,
         domain_joined: false,
         device_name: info.device_name.clone(),
-        device: Some(device_details(
-            &info,
-            device_auth_status(store, &info, tcti),
-        )),
+        device: Some(DeviceDetails {
+            auto_logon_prepared: crate::autologon::is_prepared(store),
+            ..device_details(&info, device_auth_status(store, &info, tcti))
+        }),
         tenant: Some(tenant_details(&info)),
         mdm: mdm_details(store),
     })
@@ -141,6 +143,7 @@ fn device_details(info: &JoinInfo, device_auth_status: String) -> DeviceDetails 
         key_provider: info.key.provider.clone(),
         tpm_protected: info.key.tpm_protected,
         device_auth_status,
+        auto_logon_prepared: false,
     }
 }
 
@@ -309,6 +312,7 @@ fn render_device(out: &mut String, device: &DeviceDetails) {
     field(out, "KeyProvider", &device.key_provider);
     field(out, "TpmProtected", yes_no(device.tpm_protected));
     field(out, "DeviceAuthStatus", &device.device_auth_status);
+    field(out, "AutoLogonPrepared", yes_no(device.auto_logon_prepared));
 }
 
 fn render_tenant(out: &mut String, tenant: &TenantDetails) {

@@ -95,6 +95,7 @@ fn joined_status() -> DeviceStatus {
             key_provider: "Microsoft Software Key Storage Provider".into(),
             tpm_protected: false,
             device_auth_status: "SUCCESS".into(),
+            auto_logon_prepared: false,
         }),
         tenant: Some(TenantDetails {
             tenant_name: "Contoso".into(),
@@ -138,6 +139,7 @@ fn the_status_text_is_laid_out_like_dsregcmd() {
                KeyProvider : Microsoft Software Key Storage Provider
               TpmProtected : NO
           DeviceAuthStatus : SUCCESS
+         AutoLogonPrepared : NO
 
 +----------------------------------------------------------------------+
 | Tenant Details                                                       |

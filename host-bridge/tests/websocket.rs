@@ -29,12 +29,16 @@ struct Bridge {
 }
 
 async fn bridge(cloud: &Arc<FakeCloud>, state_dir: &Path) -> Bridge {
+    bridge_in(cloud, state_dir, HostFlow::Settings).await
+}
+
+async fn bridge_in(cloud: &Arc<FakeCloud>, state_dir: &Path, flow: HostFlow) -> Bridge {
     let mut config = BridgeConfig::new(&cloud.base, state_dir)
         .unwrap()
         .with_allowed_origins([ORIGIN])
         .unwrap();
     config.host.device_name = "DESKTOP-TEST".into();
-    config.host.flow = HostFlow::Settings;
+    config.host.flow = flow;
     config.host.edition = Edition::Enterprise;
     let secret = Secret::random();
     let state = BridgeState::new(config, secret.clone(), Arc::new(SoftwareKeyProvider)).unwrap();
@@ -476,4 +480,134 @@ async fn only_one_join_runs_at_a_time() {
         matches!(outcome, ServerMessage::Joined { .. }),
         "{outcome:?}"
     );
+}
+
+/// `prepare_auto_logon` on its own connection (as the page sends it before the form post);
+/// returns `(accepted, reason)`.
+async fn prepare_auto_logon(bridge: &Bridge, upn: &str, password: &str) -> (bool, Option<String>) {
+    let (mut ws, _) = welcomed(bridge).await;
+    send(
+        &mut ws,
+        &ClientMessage::PrepareAutoLogon {
+            upn: upn.into(),
+            password: Redacted(password.into()),
+        },
+    )
+    .await;
+    match recv(&mut ws).await {
+        ServerMessage::AutoLogonBuffer { accepted, reason } => (accepted, reason),
+        other => panic!("expected auto_logon_buffer, got {other:?}"),
+    }
+}
+
+/// Join with `token` on a new connection (after the sign-in round trip).
+async fn join_with(bridge: &Bridge, token: String, nonce: &str) -> ServerMessage {
+    let (mut ws, _) = welcomed(bridge).await;
+    send(
+        &mut ws,
+        &ClientMessage::StartJoin {
+            id_token: token,
+            nonce: nonce.into(),
+        },
+    )
+    .await;
+    join_outcome(&mut ws).await.1
+}
+
+fn joined(outcome: ServerMessage) -> JoinResult {
+    match outcome {
+        ServerMessage::Joined { result } => result,
+        other => panic!("join failed: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn oobe_managed_join_writes_only_ciphertext_of_the_password_to_the_transport_key() {
+    use rsa::pkcs8::DecodePrivateKey;
+    use std::os::unix::fs::PermissionsExt;
+    let cloud = FakeCloud::start().await;
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge_in(&cloud, temp.path(), HostFlow::Oobe).await;
+    let (accepted, reason) = prepare_auto_logon(&bridge, support::UPN, support::PASSWORD).await;
+    assert!(accepted, "{reason:?}");
+    let result = joined(join_with(&bridge, cloud.id_token("n"), "n").await);
+    assert!(result.auto_logon_prepared);
+
+    let path = temp.path().join("join/autologon.bin");
+    let bytes = std::fs::read(&path).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let password = support::PASSWORD.as_bytes();
+    assert!(!bytes.windows(password.len()).any(|w| w == password));
+    let file: host_bridge::autologon::AutoLogonFile = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(file.upn, support::UPN);
+    assert_eq!(file.algorithm, "RSA-OAEP-256");
+    use base64::Engine;
+    let ciphertext = base64::engine::general_purpose::STANDARD
+        .decode(&file.ciphertext)
+        .unwrap();
+    assert!(!ciphertext.windows(password.len()).any(|w| w == password));
+    // The ciphertext is genuine: the transport key (software here) opens it.
+    let blob = std::fs::read(temp.path().join("join/transport-key.bin")).unwrap();
+    let transport = rsa::RsaPrivateKey::from_pkcs8_der(&blob).unwrap();
+    let plain = transport
+        .decrypt(rsa::Oaep::new::<sha2::Sha256>(), &ciphertext)
+        .unwrap();
+    assert_eq!(plain, password);
+
+    let status = host_bridge::status::collect(&MachineStore::at(temp.path()), "X").unwrap();
+    assert!(status.device.unwrap().auto_logon_prepared);
+    // leave removes it with the join.
+    MachineStore::at(temp.path()).remove_join().unwrap();
+    assert!(!path.exists());
+}
+
+#[tokio::test]
+async fn settings_and_federated_users_get_no_buffer() {
+    let cloud = FakeCloud::start().await;
+    let settings_dir = tempfile::tempdir().unwrap();
+    let settings = bridge_in(&cloud, settings_dir.path(), HostFlow::Settings).await;
+    let (accepted, reason) = prepare_auto_logon(&settings, support::UPN, support::PASSWORD).await;
+    assert!(!accepted);
+    assert!(reason.unwrap().contains("OOBE"));
+    let result = joined(join_with(&settings, cloud.id_token("n"), "n").await);
+    assert!(!result.auto_logon_prepared);
+    assert!(!settings_dir.path().join("join/autologon.bin").exists());
+
+    let oobe_dir = tempfile::tempdir().unwrap();
+    let oobe = bridge_in(&cloud, oobe_dir.path(), HostFlow::Oobe).await;
+    let (accepted, reason) =
+        prepare_auto_logon(&oobe, "diego.siciliani@fabrikam-corp.com", "Diego-Fed-11").await;
+    assert!(!accepted);
+    assert!(reason.unwrap().contains("Federated"));
+    // Even a held password is not written for a federated token (amr "fed").
+    let (accepted, _) = prepare_auto_logon(&oobe, support::UPN, support::PASSWORD).await;
+    assert!(accepted);
+    let mut claims = cloud.id_token_claims("f");
+    claims.amr = vec!["pwd".into(), "fed".into()];
+    let result = joined(join_with(&oobe, cloud.sign(&claims), "f").await);
+    assert!(!result.auto_logon_prepared);
+    assert!(!oobe_dir.path().join("join/autologon.bin").exists());
+}
+
+#[tokio::test]
+async fn a_failed_join_discards_the_password_and_writes_nothing() {
+    let cloud = FakeCloud::start().await;
+    cloud.set_mode(RegistrationMode::Reject);
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge_in(&cloud, temp.path(), HostFlow::Oobe).await;
+    let (accepted, _) = prepare_auto_logon(&bridge, support::UPN, support::PASSWORD).await;
+    assert!(accepted);
+    let outcome = join_with(&bridge, cloud.id_token("n"), "n").await;
+    assert_eq!(failed_kind(&outcome), BridgeErrorKind::Registration);
+    assert!(
+        entries(temp.path()).is_empty(),
+        "{:?}",
+        entries(temp.path())
+    );
+    // The retry joins, but the failed attempt's password is gone.
+    cloud.set_mode(RegistrationMode::Issue);
+    let result = joined(join_with(&bridge, cloud.id_token("m"), "m").await);
+    assert!(!result.auto_logon_prepared);
+    assert!(!temp.path().join("join/autologon.bin").exists());
 }

@@ -1,5 +1,7 @@
 //! Done page: the device is joined; what it was joined as, and how to go on (Continue in
-//! OOBE, sign out in Settings so the work account can sign in).
+//! OOBE, sign out in Settings so the work account can sign in). In OOBE it also says how the
+//! user gets into Windows: automatically when the bridge prepared the automatic sign-in buffer
+//! (managed users), otherwise at the sign-in screen (federated users, or no buffer).
 
 use cxh_wire::bridge::{HostFlow, JoinResult};
 use leptos::prelude::*;
@@ -16,6 +18,13 @@ pub fn DonePage(result: JoinResult) -> impl IntoView {
         .get_untracked()
         .is_some_and(|host| host.flow == HostFlow::Settings);
     let heading = format(Text::DoneHeading, &[&result.tenant_display_name]);
+    let logon = (!in_settings).then(|| {
+        if result.auto_logon_prepared {
+            view! { <p class="intro" data-testid="done-auto-logon">{t(Text::AutoLogonPrepared)}</p> }
+        } else {
+            view! { <p class="intro" data-testid="done-sign-in-at-logon">{t(Text::SignInAtLogon)}</p> }
+        }
+    });
     view! {
         <PageHeading name="done" text=heading />
         <p class="intro">{t(Text::DoneIntro)}</p>
@@ -29,6 +38,7 @@ pub fn DonePage(result: JoinResult) -> impl IntoView {
             <dt>{t(Text::DeviceIdLabel)}</dt>
             <dd data-testid="done-device-id">{result.device_id}</dd>
         </dl>
+        {logon}
         {in_settings.then(|| view! { <p class="intro">{t(Text::SignOutDetail)}</p> })}
         <ActionRow>
             {if in_settings {

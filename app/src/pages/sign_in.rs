@@ -1,14 +1,17 @@
 //! Sign-in page (seed 001 phase C): the user's name, user realm discovery, then the password,
 //! posted with a genuine HTML form submission to the authority's CXH login endpoint.
 //!
-//! The password lives only in the form field: it is never read into Rust, stored, logged or
-//! sent to the bridge. Realm lookups are cached per domain, so typing and pressing Next cost
+//! The password lives in the form field. The one exception is OOBE with a managed realm: just
+//! before the form is posted, it is read once and handed to the bridge for the automatic
+//! sign-in buffer (seed 000 §2; the bridge encrypts it, see `host-bridge/src/autologon.rs`),
+//! then the form is submitted; it is never stored in the session, logged, or kept by the page.
+//! Realm lookups are cached per domain, so typing and pressing Next cost
 //! one request per distinct domain.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cxh_wire::bridge::HostContext;
+use cxh_wire::bridge::{HostContext, HostFlow};
 use cxh_wire::realm::NameSpaceType;
 use leptos::ev::SubmitEvent;
 use leptos::html;
@@ -49,6 +52,8 @@ pub fn SignInPage(context: SignInContext, host: HostContext) -> impl IntoView {
     // wrong password), never because a lookup finished while they were typing.
     let focus_password = StoredValue::new(context.error.is_some());
     let password_input = NodeRef::<html::Input>::new();
+    let form = NodeRef::<html::Form>::new();
+    let in_oobe = host.flow == HostFlow::Oobe;
 
     let realm = Memo::new(move |_| {
         let domain = realm_domain(&upn.get())?;
@@ -142,6 +147,22 @@ pub fn SignInPage(context: SignInContext, host: HostContext) -> impl IntoView {
     // the submit button means Next: find out how this account signs in.
     let on_submit = move |event: SubmitEvent| {
         if realm.get_untracked() == Some(RealmLookup::Known(NameSpaceType::Managed)) {
+            if in_oobe {
+                // Hand the password to the bridge first, then post the form ourselves
+                // (`submit()` fires no second submit event).
+                event.prevent_default();
+                let password = password_input
+                    .get_untracked()
+                    .map(|input| input.value())
+                    .unwrap_or_default();
+                let user = upn.get_untracked();
+                spawn_local(async move {
+                    controller.prepare_auto_logon(user, password).await;
+                    if let Some(form) = form.get_untracked() {
+                        let _ = form.submit();
+                    }
+                });
+            }
             return;
         }
         event.prevent_default();
@@ -161,7 +182,7 @@ pub fn SignInPage(context: SignInContext, host: HostContext) -> impl IntoView {
     view! {
         <PageHeading name="sign-in" text=t(Text::SignInHeading) />
         <p class="intro">{t(Text::SignInIntro)}</p>
-        <form method="post" action=action class="sign-in-form" on:submit=on_submit>
+        <form method="post" action=action class="sign-in-form" on:submit=on_submit node_ref=form>
             <input type="hidden" name="ctx" value=context.ctx />
             <div class="field">
                 <label for="upn">{t(Text::UpnLabel)}</label>

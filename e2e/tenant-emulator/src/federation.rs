@@ -80,6 +80,11 @@ pub struct StsUserSpec {
     /// Base32 TOTP secret: the STS asks for a code after the password.
     #[serde(default)]
     pub totp_secret: Option<String>,
+    /// Base32 TOTP secret registered at the authority (Entra MFA) for the synced cloud user:
+    /// when the STS did not claim `multipleauthn`, the authority asks for a code after the
+    /// federated sign-in.
+    #[serde(default)]
+    pub authority_totp_secret: Option<String>,
 }
 
 /// `[[tenant.federated_domain]]`.
@@ -269,6 +274,9 @@ fn seed_sts_user(
     )?;
     if let Some(secret) = &user.totp_secret {
         set_second_factor(conn, &sts_owner(&user.upn), secret)?;
+    }
+    if let Some(secret) = &user.authority_totp_secret {
+        set_second_factor(conn, &user.object_id, secret)?;
     }
     Ok(())
 }

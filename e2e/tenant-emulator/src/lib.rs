@@ -19,6 +19,7 @@ pub mod sts;
 pub mod tenant_file;
 pub mod tokens;
 pub mod totp;
+pub mod wstrust;
 
 use crate::config::Config;
 use crate::error::InternalError;

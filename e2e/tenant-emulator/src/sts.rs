@@ -2,12 +2,17 @@
 //! WS-Federation passive sign-in at `/adfs/ls/` (server-rendered forms, an optional TOTP
 //! step, then a signed SAML 1.1 assertion auto-posted to the authority's `/login.srf`).
 //!
+//! Its active side for non-interactive clients (MSAL, the Windows logon): the WS-MetadataExchange
+//! document at `/adfs/services/trust/mex` and the WS-Trust 1.3 `usernamemixed` endpoint, which
+//! answers a UsernameToken RST with the same signed SAML 1.1 assertion (see `wstrust.rs`).
+//!
 //! Passwords and codes are checked and dropped: never stored, echoed or logged.
 
 use crate::error::{html_escape, InternalError};
 use crate::federation::{self, CodeCheck, Sts, StsUser};
 use crate::saml::{self, Claims, Issue, AUTHN_MULTIPLE, AUTHN_PASSWORD, MICROSOFT_ONLINE};
 use crate::tokens;
+use crate::wstrust::{self, FaultCode};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -33,6 +38,8 @@ pub fn router(state: AppState, id: &str) -> Router {
     Router::new()
         .route("/adfs/ls/", get(sign_in_page).post(sign_in))
         .route("/adfs/ls/otp", post(verify_code))
+        .route(wstrust::MEX_PATH, get(mex))
+        .route(wstrust::USERNAMEMIXED_13_PATH, post(usernamemixed))
         .layer(Extension(StsId(id.to_string())))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -338,4 +345,98 @@ pub fn issue_token_at(
         lifetime_secs,
     };
     saml::issue_assertion(&issue, &claims).map_err(|e| InternalError::Crypto(e.to_string()))
+}
+
+/// `GET /adfs/services/trust/mex`: where a username/password client finds the WS-Trust endpoint.
+async fn mex(
+    State(state): State<AppState>,
+    Extension(id): Extension<StsId>,
+) -> Result<Response, StsError> {
+    load_sts(&state, &id)?;
+    let base = state
+        .config()
+        .sts_urls
+        .get(&id.0)
+        .cloned()
+        .ok_or(StsError::Unknown)?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        wstrust::mex_document(&base),
+    )
+        .into_response())
+}
+
+fn soap(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/soap+xml; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+fn soap_fault(code: FaultCode, reason: &str, message_id: Option<&str>) -> Response {
+    // SOAP 1.2 HTTP binding: a Sender fault is answered with 400.
+    soap(
+        StatusCode::BAD_REQUEST,
+        wstrust::fault(code, reason, message_id),
+    )
+}
+
+/// `POST /adfs/services/trust/13/usernamemixed`: a WS-Trust 1.3 Issue request with a
+/// UsernameToken, answered with the signed assertion for Microsoft Online or a SOAP fault.
+async fn usernamemixed(
+    State(state): State<AppState>,
+    Extension(id): Extension<StsId>,
+    body: String,
+) -> Result<Response, StsError> {
+    let sts = load_sts(&state, &id)?;
+    let request = match wstrust::parse_rst(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            tracing::info!(sts = %sts.id, %error, "WS-Trust request refused");
+            return Ok(soap_fault(
+                FaultCode::InvalidRequest,
+                &format!("MSIS3127: {error}"),
+                None,
+            ));
+        }
+    };
+    let message_id = request.message_id.as_deref();
+    if request.applies_to != MICROSOFT_ONLINE {
+        return Ok(soap_fault(
+            FaultCode::InvalidRequest,
+            "MSIS7007: the requested relying party trust is unspecified or unsupported.",
+            message_id,
+        ));
+    }
+    let user = federation::sts_user(&state.db(), &sts.id, &request.username)?
+        .filter(|u| crate::db::verify_password(&u.password_hash, &request.password));
+    drop(request.password);
+    let Some(user) = user else {
+        tracing::info!(sts = %sts.id, "WS-Trust sign-in failed: incorrect user ID or password");
+        return Ok(soap_fault(
+            FaultCode::FailedAuthentication,
+            "ID3242: The security token could not be authenticated or authorized.",
+            message_id,
+        ));
+    };
+    if user.totp_secret.is_some() {
+        tracing::info!(sts = %sts.id, upn = %user.upn, "WS-Trust sign-in needs a second factor");
+        return Ok(soap_fault(
+            FaultCode::FailedAuthentication,
+            "Additional authentication is required for this user; it cannot be performed at this endpoint.",
+            message_id,
+        ));
+    }
+    let now = tokens::now();
+    let assertion = issue_token(&sts, &user, &[AUTHN_PASSWORD], now)?;
+    tracing::info!(sts = %sts.id, upn = %user.upn, "STS issued a token over WS-Trust");
+    Ok(soap(
+        StatusCode::OK,
+        wstrust::rstr_collection(&assertion, now, now + TOKEN_LIFETIME_SECS, message_id),
+    ))
 }

@@ -102,6 +102,7 @@ impl FakeCloud {
                 get(openid_configuration),
             )
             .route("/common/discovery/keys", get(jwks))
+            .route("/common/userrealm/", get(user_realm))
             .route("/{domain}/oauth2/token", post(token))
             .route("/{domain}/enrollmentserver/contract", get(contract))
             .route("/EnrollmentServer/device/", post(register))
@@ -253,6 +254,27 @@ async fn jwks(State(cloud): Cloud) -> Json<Jwks> {
             issuer: None,
         }],
     })
+}
+
+/// `api-version=1.0` realms: contoso.com is managed, fabrikam-corp.com federated.
+async fn user_realm(Query(query): Query<std::collections::HashMap<String, String>>) -> Response {
+    if query.get("api-version").map(String::as_str) != Some("1.0") {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    let user = query.get("user").cloned().unwrap_or_default();
+    let domain = user.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    let account_type = match domain {
+        "contoso.com" => "Managed",
+        "fabrikam-corp.com" => "Federated",
+        _ => "Unknown",
+    };
+    Json(serde_json::json!({
+        "ver": "1.0",
+        "account_type": account_type,
+        "domain_name": domain,
+        "cloud_instance_name": "microsoftonline.com",
+    }))
+    .into_response()
 }
 
 async fn token(

@@ -6,6 +6,19 @@
 //! [`ClientMessage::Hello`] carrying the per-launch secret; anything else closes the socket.
 
 use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A secret carried in a frame (the automatic sign-in password): serialized as a plain string,
+/// but `Debug` prints `[redacted]`, so a logged or dumped frame never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Redacted(pub String);
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
 
 /// Bumped on any incompatible change; the bridge refuses other versions.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -93,6 +106,13 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         opaque_blob: Option<String>,
     },
+    /// OOBE only, managed users only (seed 000 §2, §6): the password the user is about to
+    /// submit to the authority, so that Windows can sign them in automatically after the join.
+    /// Sent on its own connection just before the sign-in form is submitted; the bridge checks
+    /// the flow and the user's realm, keeps it in zeroized memory until the join succeeds for
+    /// the same user, then writes it only encrypted to the transport key. Answered with
+    /// [`ServerMessage::AutoLogonBuffer`].
+    PrepareAutoLogon { upn: String, password: Redacted },
 }
 
 /// The dsreg phases a join goes through, in order.
@@ -177,6 +197,9 @@ pub struct JoinResult {
     /// "Microsoft Platform Crypto Provider" for TPM keys, "Microsoft Software Key Storage Provider" otherwise.
     pub key_provider: String,
     pub tpm_protected: bool,
+    /// The automatic sign-in buffer was written (OOBE, managed user; see `PrepareAutoLogon`).
+    #[serde(default)]
+    pub auto_logon_prepared: bool,
 }
 
 /// Error categories, so the page can choose its message without parsing text.
@@ -229,6 +252,13 @@ pub enum ServerMessage {
     Failed {
         error: BridgeError,
     },
+    /// Answer to `prepare_auto_logon`: whether the password is held for the join, and if
+    /// not, why (safe to show; never contains the password).
+    AutoLogonBuffer {
+        accepted: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
 }
 
 #[cfg(test)]
@@ -257,6 +287,26 @@ mod tests {
             let json = serde_json::to_value(phase).unwrap();
             assert_eq!(json.as_str().unwrap(), phase.as_str());
         }
+    }
+
+    #[test]
+    fn the_auto_logon_password_is_on_the_wire_but_never_in_debug() {
+        let prepare = ClientMessage::PrepareAutoLogon {
+            upn: "a@b.test".into(),
+            password: Redacted("Pa55-word".into()),
+        };
+        let json = serde_json::to_string(&prepare).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"prepare_auto_logon","upn":"a@b.test","password":"Pa55-word"}"#
+        );
+        assert!(!format!("{prepare:?}").contains("Pa55-word"));
+        let old: JoinResult = serde_json::from_str(
+            r#"{"device_id":"d","thumbprint":"t","tenant_id":"x","tenant_display_name":"C",
+                "device_name":"D","user_upn":"u","key_provider":"k","tpm_protected":false}"#,
+        )
+        .unwrap();
+        assert!(!old.auto_logon_prepared);
     }
 
     #[test]

@@ -71,3 +71,38 @@ pub struct UserRealm {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud_instance_name: Option<String>,
 }
+
+/// `account_type` of the api-version 1.0 answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountType {
+    Managed,
+    Federated,
+    Unknown,
+}
+
+/// The api-version 1.0 answer, used by non-interactive clients (MSAL's username/password
+/// flow, the Windows logon's WS-Trust path): for a federated user it names the STS's MEX
+/// document and active (WS-Trust) endpoint. Managed and Unknown answers carry no federation
+/// fields; Unknown carries no `domain_name` either.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserRealmV1 {
+    /// Always `"1.0"`.
+    pub ver: String,
+    pub account_type: AccountType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_name: Option<String>,
+    /// `"WSTrust"` for a federated domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federation_protocol: Option<String>,
+    /// The STS's WS-MetadataExchange document (`…/adfs/services/trust/mex`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federation_metadata_url: Option<String>,
+    /// The STS's username/password WS-Trust endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federation_active_auth_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_instance_name: Option<String>,
+    /// The audience the STS must issue for (`urn:federation:MicrosoftOnline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_audience_urn: Option<String>,
+}

@@ -4,7 +4,7 @@
 
 use cxh_wire::discovery::DiscoveryDocument;
 use cxh_wire::oidc::{IdTokenClaims, OpenIdConfiguration};
-use cxh_wire::realm::{NameSpaceType, UserRealm};
+use cxh_wire::realm::{AccountType, NameSpaceType, UserRealm, UserRealmV1};
 use cxh_wire::registration::{RegistrationRequest, RegistrationResponse};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
@@ -41,6 +41,27 @@ fn federated_user_realm_of_seed_001() {
         .auth_url
         .unwrap()
         .contains("wa=wsignin1.0&wtrealm=urn%3afederation%3aMicrosoftOnline"));
+}
+
+#[test]
+fn user_realm_api_version_1_0_federated_and_managed() {
+    let federated: UserRealmV1 = round_trip("userrealm-v1-federated.wire-facts.json");
+    assert_eq!(federated.ver, "1.0");
+    assert_eq!(federated.account_type, AccountType::Federated);
+    assert!(federated
+        .federation_metadata_url
+        .unwrap()
+        .ends_with("/adfs/services/trust/mex"));
+    assert_eq!(
+        federated.cloud_audience_urn.as_deref(),
+        Some("urn:federation:MicrosoftOnline")
+    );
+    let managed: UserRealmV1 = round_trip("userrealm-v1-managed.wire-facts.json");
+    assert_eq!(managed.account_type, AccountType::Managed);
+    assert!(managed.federation_active_auth_url.is_none());
+    // The 2.1 shape is not mistaken for 1.0.
+    let v2 = fixture("userrealm-federated.seed001.json");
+    assert!(serde_json::from_value::<UserRealmV1>(v2).is_err());
 }
 
 #[test]

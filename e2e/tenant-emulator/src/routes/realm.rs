@@ -1,4 +1,6 @@
-//! User realm discovery: `GET /common/userrealm/?user=<upn>&api-version=2.1`.
+//! User realm discovery: `GET /common/userrealm/?user=<upn>&api-version=2.1` (the join web
+//! app) and `api-version=1.0` (non-interactive clients: for a federated domain it names the
+//! STS's MEX document and WS-Trust endpoint).
 //!
 //! A domain that a tenant verified (or its initial `*.onmicrosoft.com` domain) is Managed;
 //! everything else is Unknown. Federated realms come with the AD FS emulation.
@@ -7,9 +9,10 @@ use crate::db;
 use crate::error::AuthorityError;
 use crate::AppState;
 use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use cxh_wire::realm::{NameSpaceType, TenantBrandingInfo, UserRealm};
+use cxh_wire::realm::{AccountType, NameSpaceType, TenantBrandingInfo, UserRealm, UserRealmV1};
 use std::collections::HashMap;
 
 /// `cloud_instance_name` of the public cloud.
@@ -24,7 +27,7 @@ pub fn routes() -> Router<AppState> {
 async fn user_realm(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<UserRealm>, AuthorityError> {
+) -> Result<Response, AuthorityError> {
     let login = query
         .get("user")
         .map(|u| u.trim())
@@ -33,14 +36,46 @@ async fn user_realm(
             AuthorityError::InvalidRequest("the request must contain the parameter 'user'".into())
         })?;
     let domain = login.rsplit_once('@').map(|(_, d)| d).unwrap_or(login);
+    if query.get("api-version").map(String::as_str) == Some("1.0") {
+        return Ok(Json(realm_v1(&state, domain)?).into_response());
+    }
     if let Some(realm) = super::wsfed::federated_realm(&state, login, domain)? {
-        return Ok(Json(realm));
+        return Ok(Json(realm).into_response());
     }
     let tenant = db::tenant_by_domain(&state.db(), domain)?;
     Ok(Json(match tenant {
         Some(tenant) => managed(login, domain, &tenant.display_name),
         None => unknown(login),
-    }))
+    })
+    .into_response())
+}
+
+/// The api-version 1.0 answer for `domain`.
+fn realm_v1(state: &AppState, domain: &str) -> Result<UserRealmV1, AuthorityError> {
+    let mut realm = UserRealmV1 {
+        ver: "1.0".into(),
+        account_type: AccountType::Unknown,
+        domain_name: None,
+        federation_protocol: None,
+        federation_metadata_url: None,
+        federation_active_auth_url: None,
+        cloud_instance_name: Some(CLOUD_INSTANCE_NAME.into()),
+        cloud_audience_urn: None,
+    };
+    if let Some(base) = super::wsfed::federation_base(state, domain)? {
+        realm.account_type = AccountType::Federated;
+        realm.domain_name = Some(domain.to_ascii_lowercase());
+        realm.federation_protocol = Some("WSTrust".into());
+        realm.federation_metadata_url = Some(format!("{base}{}", crate::wstrust::MEX_PATH));
+        realm.federation_active_auth_url =
+            Some(format!("{base}{}", crate::wstrust::USERNAMEMIXED_13_PATH));
+        realm.cloud_audience_urn = Some(crate::saml::MICROSOFT_ONLINE.into());
+    } else if db::tenant_by_domain(&state.db(), domain)?.is_some() {
+        realm.account_type = AccountType::Managed;
+        realm.domain_name = Some(domain.to_ascii_lowercase());
+        realm.cloud_audience_urn = Some(crate::saml::MICROSOFT_ONLINE.into());
+    }
+    Ok(realm)
 }
 
 fn managed(login: &str, domain: &str, brand: &str) -> UserRealm {

@@ -137,6 +137,15 @@ fn from_saml(error: SamlError) -> FederationError {
     }
 }
 
+/// The origin of the STS a domain federates to, or `None` when the domain is not federated
+/// (or its STS has no listener).
+pub fn federation_base(state: &AppState, domain: &str) -> Result<Option<String>, AuthorityError> {
+    let Some(sts) = federation::sts_for_domain(&state.db(), domain)? else {
+        return Ok(None);
+    };
+    Ok(state.config().sts_urls.get(&sts.id).cloned())
+}
+
 /// The api-version 2.1 realm of a federated domain, or `None` when the domain is not one.
 pub fn federated_realm(
     state: &AppState,

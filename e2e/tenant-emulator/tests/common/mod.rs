@@ -69,10 +69,17 @@ pub fn emulator() -> Emulator {
 }
 
 pub fn emulator_with(file: &TenantFile) -> Emulator {
+    emulator_with_config(
+        file,
+        Config::new(PUBLIC_URL).with_extra_clients(&file.clients),
+    )
+}
+
+/// An emulator with a caller-built configuration (e.g. STS listener URLs).
+pub fn emulator_with_config(file: &TenantFile, config: Config) -> Emulator {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("emulator.sqlite");
     std::fs::copy(template_db(), &path).expect("copy template db");
-    let config = Config::new(PUBLIC_URL).with_extra_clients(&file.clients);
     let state = AppState::open(&path, file, config).expect("open emulator");
     let router = tenant_emulator::app(state.clone());
     Emulator { dir, state, router }
