@@ -107,7 +107,6 @@ texts! {
     SignOutToFinish => "Sign out to finish",
     SignOutDetail => "Sign out of Windows and sign back in with your work or school account to finish.",
 
-    SignOutRequested => "Your sign-out request was passed to Settings.",
 
     ErrorHeading => "Something went wrong",
     ErrorNoHost => "This page must be opened by the device's setup host.",
@@ -329,7 +328,6 @@ fn de_de(key: Text) -> Option<&'static str> {
         Text::Continue => "Fortfahren",
         Text::SignOutToFinish => "Zum Abschließen abmelden",
         Text::SignOutDetail => "Melden Sie sich von Windows ab und mit Ihrem Geschäfts-, Schul- oder Unikonto wieder an, um den Vorgang abzuschließen.",
-        Text::SignOutRequested => "Ihre Abmeldeanforderung wurde an die Einstellungen übergeben.",
         Text::ErrorHeading => "Etwas ist schiefgelaufen",
         Text::ErrorNoHost => "Diese Seite muss vom Einrichtungshost des Geräts geöffnet werden.",
         Text::ErrorBridgeUnreachable => "Der Einrichtungshost des Geräts ist nicht erreichbar.",
@@ -426,7 +424,6 @@ fn ar_sa(key: Text) -> Option<&'static str> {
         Text::Continue => "متابعة",
         Text::SignOutToFinish => "تسجيل الخروج للإنهاء",
         Text::SignOutDetail => "سجّل الخروج من Windows ثم سجّل الدخول مرة أخرى بحساب العمل أو المدرسة للإنهاء.",
-        Text::SignOutRequested => "تم تمرير طلب تسجيل الخروج إلى الإعدادات.",
         Text::ErrorHeading => "حدث خطأ ما",
         Text::ErrorNoHost => "يجب أن يفتح مضيف إعداد الجهاز هذه الصفحة.",
         Text::ErrorBridgeUnreachable => "تعذّر علينا الوصول إلى مضيف إعداد الجهاز.",
@@ -535,7 +532,11 @@ mod tests {
                 let text = language
                     .translation(key)
                     .unwrap_or_else(|| panic!("{key:?} has no {} translation", language.tag()));
-                assert!(!text.trim().is_empty(), "{key:?} empty in {}", language.tag());
+                assert!(
+                    !text.trim().is_empty(),
+                    "{key:?} empty in {}",
+                    language.tag()
+                );
                 assert_ne!(text, en_us(key), "{key:?} is English in {}", language.tag());
             }
         }
