@@ -4,6 +4,8 @@ import { defineConfig } from '@playwright/test';
 
 export default defineConfig({
   testDir: './tests',
+  // The screenshot generator is a tool, not a test: it runs only from e2e/scripts/screenshots.sh.
+  testIgnore: process.env.CXH_SCREENSHOTS ? [] : ['**/screenshots.spec.ts'],
   timeout: 120_000,
   expect: { timeout: 20_000 },
   workers: 1,

@@ -9,11 +9,13 @@ use leptos::task::spawn_local;
 use crate::authority::{authorize_url, fetch_jwks, fetch_openid_configuration};
 use crate::bridge::{BridgeConnection, BridgeFailure};
 use crate::crypto::random_hex;
+use crate::embed::Outcome;
 use crate::flow::{
-    apply_progress, complete_all, entry_page, fail_phase, parse_launch, BackTo, ErrorReason,
-    FlowError, JoinPath, Launch, OtherChoice, Page, PendingSignIn, PhaseBoard, Session,
-    SessionStore, TokenResponse, WorkingOn,
+    apply_progress, complete_all, entry_page, fail_phase, parse_launch, starts_at_sign_in, BackTo,
+    ErrorReason, FlowError, JoinPath, Launch, OtherChoice, Page, PendingSignIn, PhaseBoard,
+    Session, SessionStore, TokenResponse, WorkingOn,
 };
+use crate::i18n::{set_language, t, Language, Text};
 use crate::id_token::{check_state, validate_id_token};
 
 /// `sessionStorage`, or nothing when the browser refuses it (private modes, sandboxed frames).
@@ -78,6 +80,45 @@ fn page_origin() -> String {
         .unwrap_or_default()
 }
 
+/// The browser's preferred languages (`navigator.languages`), most preferred first.
+fn browser_languages() -> Vec<String> {
+    let Some(window) = web_sys::window() else {
+        return Vec::new();
+    };
+    window
+        .navigator()
+        .languages()
+        .iter()
+        .filter_map(|tag| tag.as_string())
+        .collect()
+}
+
+/// Dress the document for the host: UI language (`lang`, `dir`, title) and theme (the dark
+/// OOBE theme, the light Settings one). Pages rendered afterwards use the language.
+pub fn present(host: Option<&HostContext>) {
+    let language = Language::choose(
+        host.and_then(|host| host.language.as_deref()),
+        &browser_languages(),
+    );
+    set_language(language);
+    let Some(document) = web_sys::window().and_then(|window| window.document()) else {
+        return;
+    };
+    document.set_title(t(Text::AppTitle));
+    if let Some(root) = document.document_element() {
+        let _ = root.set_attribute("lang", language.tag());
+        let _ = root.set_attribute("dir", language.direction().as_str());
+    }
+    let settings = host.is_some_and(|host| host.flow == cxh_wire::bridge::HostFlow::Settings);
+    if let Some(body) = document.body() {
+        body.set_class_name(if settings {
+            "theme-light flow-settings"
+        } else {
+            "theme-dark flow-oobe"
+        });
+    }
+}
+
 fn now_seconds() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
@@ -101,16 +142,55 @@ pub fn use_controller() -> Controller {
 impl Controller {
     /// Initial state: the host context remembered by the session, if any.
     pub fn from_session() -> Self {
+        let host = session().host();
+        present(host.as_ref());
         Controller {
             page: RwSignal::new(Page::Working(WorkingOn::Connecting)),
-            host: RwSignal::new(session().host()),
+            host: RwSignal::new(host),
             phases: RwSignal::new(PhaseBoard::default()),
             mdm: RwSignal::new(false),
         }
     }
 
     fn show(self, page: Page) {
+        // The Settings host page hears how the join ended (see `embed`).
+        let outcome = match &page {
+            Page::Done(result) => Some(Outcome::Joined {
+                device_id: result.device_id.clone(),
+                tenant: result.tenant_display_name.clone(),
+            }),
+            Page::Error(error) => Some(Outcome::Failed {
+                error: error.reason.as_str().to_string(),
+                detail: error.detail.clone(),
+            }),
+            _ => None,
+        };
+        if let Some(outcome) = outcome {
+            self.post(outcome);
+        }
         self.page.set(page);
+    }
+
+    fn post(self, outcome: Outcome) {
+        crate::embed::post(self.host.get_untracked().as_ref(), outcome);
+    }
+
+    /// The first page for this host, or straight on to the sign-in (Settings).
+    fn enter(self, host: &HostContext) {
+        if starts_at_sign_in(host) {
+            self.join_entra();
+        } else {
+            self.show(entry_page(host));
+        }
+    }
+
+    /// Cancel (Settings, before signing in): the pending request is abandoned and the host
+    /// page hears `cancelled`; closing the frame is its call.
+    pub fn cancel(self) {
+        let session = session();
+        session.clear_pending_sign_in();
+        session.clear_path();
+        self.post(Outcome::Cancelled);
     }
 
     /// Show an error; Start over is offered when a host is known to start over with.
@@ -126,11 +206,11 @@ impl Controller {
             Launch::Handoff(endpoint) => {
                 session().save_bridge(&endpoint);
                 forget_fragment(false);
-                self.connect_then(|controller, host| controller.show(entry_page(&host)));
+                self.connect_then(|controller, host| controller.enter(&host));
             }
             Launch::Resume => {
                 forget_fragment(true);
-                self.connect_then(|controller, host| controller.show(entry_page(&host)));
+                self.connect_then(|controller, host| controller.enter(&host));
             }
             Launch::SignIn(context) => {
                 if self.host.get_untracked().is_some() {
@@ -212,6 +292,7 @@ impl Controller {
                     let host = connection.host.clone();
                     connection.close();
                     session().save_host(&host);
+                    present(Some(&host));
                     self.host.set(Some(host.clone()));
                     next(self, host);
                 }
@@ -310,10 +391,16 @@ impl Controller {
         session.clear_path();
         forget_fragment(false);
         self.phases.set(PhaseBoard::default());
-        if self.host.get_untracked().is_some() {
-            self.show(Page::JoinOptions);
-        } else {
-            self.connect_then(|controller, _| controller.show(Page::JoinOptions));
+        let restart = |controller: Controller, host: &HostContext| {
+            if starts_at_sign_in(host) {
+                controller.join_entra();
+            } else {
+                controller.show(Page::JoinOptions);
+            }
+        };
+        match self.host.get_untracked() {
+            Some(host) => restart(self, &host),
+            None => self.connect_then(move |controller, host| restart(controller, &host)),
         }
     }
 
@@ -321,6 +408,11 @@ impl Controller {
     /// (the rest of OOBE, or signing out in Settings) belongs to the host, which the window
     /// returns to.
     pub fn finish(self) {
+        if let Page::Done(result) = self.page.get_untracked() {
+            self.post(Outcome::SignOut {
+                device_id: Some(result.device_id),
+            });
+        }
         session().clear_all();
         if let Some(window) = web_sys::window() {
             let _ = window.close();

@@ -362,6 +362,26 @@ pub enum ErrorReason {
     JoinedNotManaged,
 }
 
+impl ErrorReason {
+    /// Name of the reason in the Settings embed's `failed` message.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorReason::NoHost => "no_host",
+            ErrorReason::BridgeUnreachable => "bridge_unreachable",
+            ErrorReason::BridgeLost => "bridge_lost",
+            ErrorReason::Authority => "authority",
+            ErrorReason::AuthorityUnreachable => "authority_unreachable",
+            ErrorReason::InvalidToken => "invalid_token",
+            ErrorReason::SessionLost => "session_lost",
+            ErrorReason::JoinFailed => "join_failed",
+            ErrorReason::NoRandomness => "no_randomness",
+            ErrorReason::TermsNotAccepted => "terms_not_accepted",
+            ErrorReason::TermsUnexpected => "terms_unexpected",
+            ErrorReason::JoinedNotManaged => "joined_not_managed",
+        }
+    }
+}
+
 /// What the error page shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowError {
@@ -459,6 +479,19 @@ pub fn entry_page(host: &HostContext) -> Page {
             back: None,
         },
     }
+}
+
+/// Whether the experience goes straight to the sign-in: in Settings the user already chose
+/// "Join this device to Microsoft Entra ID" (seed 000 step 1: "If the user runs Azure AD Join
+/// from Settings … the user will see the experience described from this point on"), so the
+/// ownership and join-options pages are OOBE-only. A joined device still says so.
+pub fn starts_at_sign_in(host: &HostContext) -> bool {
+    host.flow == cxh_wire::bridge::HostFlow::Settings
+        && host
+            .joined_device_id
+            .as_deref()
+            .unwrap_or_default()
+            .is_empty()
 }
 
 /// Where Back on the join options page goes: only Professional came through ownership.
@@ -562,6 +595,7 @@ mod tests {
             os_version: "10.0.26100".into(),
             language: None,
             joined_device_id: None,
+            embedder_origin: None,
         }
     }
 
@@ -791,6 +825,16 @@ mod tests {
             Some(BackTo::Ownership)
         );
         assert_eq!(join_options_back(&host(Edition::Enterprise)), None);
+    }
+
+    #[test]
+    fn settings_starts_at_the_sign_in_unless_joined() {
+        assert!(!starts_at_sign_in(&host(Edition::Professional)));
+        let mut settings = host(Edition::Home);
+        settings.flow = HostFlow::Settings;
+        assert!(starts_at_sign_in(&settings));
+        settings.joined_device_id = Some("d-1".into());
+        assert!(!starts_at_sign_in(&settings));
     }
 
     #[test]

@@ -1,11 +1,19 @@
 //! Every string the user sees, in one table.
 //!
 //! Pages never hold literal text: they ask for a [`Text`] key, so adding a language means adding
-//! one table here (and a [`Language`] variant), not touching the pages. Only en-US exists today.
+//! one table here (and a [`Language`] variant), not touching the pages. en-US (the default and
+//! the fallback), de-DE and ar-SA (right to left) exist. The UI language is chosen once the host
+//! context is known (`HostContext.language`, else the browser's languages) with [`set_language`].
 //! Parameterised strings use positional placeholders `{0}`, `{1}`… filled by [`format`].
+//!
+//! The en-US strings sit with their keys in the `texts!` table; the other languages are one
+//! `match` each ([`de_de`], [`ar_sa`]), so a key added without translations still builds (and
+//! falls back to English) while the completeness test names it.
 
 /// Declares the [`Text`] keys together with their en-US strings, so a key can't exist without
 /// its English text and [`Text::ALL`] can't miss a key.
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 macro_rules! texts {
     ($($key:ident => $en_us:literal,)*) => {
         /// Key of one user-visible string.
@@ -52,10 +60,12 @@ texts! {
     AlreadyJoinedDetail => "This device is already joined to Microsoft Entra ID. To join it again, first disconnect it from its organization.",
     DeviceIdLabel => "Device ID",
 
-    NotCoveredHeading => "This setup covers Microsoft Entra join only",
-    NotCoveredPersonal => "Setting up a device for personal use isn't part of this rebuild. Go back and choose to set it up for work or school.",
-    NotCoveredLocal => "Signing in with a local account isn't part of this rebuild. Go back and choose to join Microsoft Entra ID.",
-    NotCoveredDomain => "Joining an on-premises domain isn't part of this rebuild. Go back and choose to join Microsoft Entra ID.",
+    NotCoveredHeading => "Set up a local account",
+    NotCoveredPersonal => "This device will be set up for personal use with a local account: an account that exists only on this device. Windows setup creates it after this page.",
+    NotCoveredLocal => "This device will be set up with a local account: an account that exists only on this device. Windows setup creates it after this page.",
+    NotCoveredDomain => "To join an on-premises Active Directory domain, set up a local account first. Afterwards, open Settings > Accounts > Access work or school, select Connect, and choose to join this device to a local Active Directory domain.",
+    MsaOutOfScope => "Signing in with a Microsoft account isn't part of this setup. To join your organization instead, go back and choose work or school.",
+    Cancel => "Cancel",
 
     SignInHeading => "Sign in",
     SignInIntro => "Enter the work or school account your organization gave you.",
@@ -86,6 +96,7 @@ texts! {
     StateInProgress => "In progress",
     StateDone => "Done",
     StateFailed => "Failed",
+    ProgressStatus => "Step {0} of {1}: {2} — {3}",
 
     DoneHeading => "This device is now joined to {0}",
     DoneIntro => "Your organization can now manage this device.",
@@ -95,6 +106,7 @@ texts! {
     Continue => "Continue",
     SignOutToFinish => "Sign out to finish",
     SignOutDetail => "Sign out of Windows and sign back in with your work or school account to finish.",
+
 
     ErrorHeading => "Something went wrong",
     ErrorNoHost => "This page must be opened by the device's setup host.",
@@ -127,38 +139,110 @@ texts! {
 pub enum Language {
     #[default]
     EnUs,
+    DeDe,
+    ArSa,
+}
+
+/// Writing direction of a language, for `<html dir>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Ltr,
+    Rtl,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ltr => "ltr",
+            Direction::Rtl => "rtl",
+        }
+    }
 }
 
 impl Language {
     /// Every supported language, for completeness checks.
-    pub const ALL: &'static [Language] = &[Language::EnUs];
+    pub const ALL: &'static [Language] = &[Language::EnUs, Language::DeDe, Language::ArSa];
 
     /// The BCP 47 tag, for `<html lang>`.
     pub fn tag(self) -> &'static str {
         match self {
             Language::EnUs => "en-US",
+            Language::DeDe => "de-DE",
+            Language::ArSa => "ar-SA",
+        }
+    }
+
+    pub fn direction(self) -> Direction {
+        match self {
+            Language::ArSa => Direction::Rtl,
+            Language::EnUs | Language::DeDe => Direction::Ltr,
+        }
+    }
+
+    /// The supported language of a BCP 47 tag, by its primary subtag (`de-AT` is shown in
+    /// de-DE); `None` for a language without a table.
+    pub fn supported(tag: &str) -> Option<Language> {
+        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Language::EnUs),
+            "de" => Some(Language::DeDe),
+            "ar" => Some(Language::ArSa),
+            _ => None,
         }
     }
 
     /// The best supported language for a BCP 47 tag (the host may ask for one); en-US otherwise.
-    pub fn from_tag(_tag: &str) -> Language {
-        Language::EnUs
+    pub fn from_tag(tag: &str) -> Language {
+        Language::supported(tag).unwrap_or_default()
     }
 
-    /// The string for `key` in this language.
+    /// The UI language: the host's choice when it made one it can be shown in, else the first
+    /// supported of the browser's languages (`navigator.languages`, in order), else en-US.
+    pub fn choose(host: Option<&str>, browser: &[String]) -> Language {
+        host.and_then(Language::supported)
+            .or_else(|| browser.iter().find_map(|tag| Language::supported(tag)))
+            .unwrap_or_default()
+    }
+
+    /// The string for `key` in this language (en-US when a translation is missing).
     pub fn text(self, key: Text) -> &'static str {
+        self.translation(key).unwrap_or_else(|| en_us(key))
+    }
+
+    /// The string for `key` in this language, `None` when the table lacks it.
+    fn translation(self, key: Text) -> Option<&'static str> {
         match self {
-            Language::EnUs => en_us(key),
+            Language::EnUs => Some(en_us(key)),
+            Language::DeDe => de_de(key),
+            Language::ArSa => ar_sa(key),
         }
     }
 }
 
+/// The UI language, as an index into [`Language::ALL`] (the app is single-threaded; an atomic
+/// keeps this safe without `unsafe`).
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+
+/// Show the UI in `language` from now on (pages rendered later use it).
+pub fn set_language(language: Language) {
+    let index = Language::ALL
+        .iter()
+        .position(|candidate| *candidate == language)
+        .unwrap_or_default();
+    CURRENT.store(index, Ordering::Relaxed);
+}
+
+/// The UI language.
+pub fn language() -> Language {
+    Language::ALL
+        .get(CURRENT.load(Ordering::Relaxed))
+        .copied()
+        .unwrap_or_default()
+}
+
 /// The string for `key` in the UI's language.
-///
-/// One language exists today, so this needs no state; when more arrive, the language chosen from
-/// the host context goes here.
 pub fn t(key: Text) -> &'static str {
-    Language::default().text(key)
+    language().text(key)
 }
 
 /// The string for `key` with `{0}`, `{1}`… replaced by `args`.
@@ -174,6 +258,202 @@ fn fill(template: &str, args: &[&str]) -> String {
         .fold(template.to_string(), |text, (index, arg)| {
             text.replace(&format!("{{{index}}}"), arg)
         })
+}
+
+/// German (Germany). Deliberately long strings: layouts must survive them.
+fn de_de(key: Text) -> Option<&'static str> {
+    Some(match key {
+        Text::AppTitle => "Gerät einrichten",
+        Text::Next => "Weiter",
+        Text::Back => "Zurück",
+        Text::StartOver => "Von vorn beginnen",
+        Text::WorkingHeading => "Einen Moment bitte…",
+        Text::Connecting => "Alles wird vorbereitet…",
+        Text::Redirecting => "Sie werden zur Anmeldung weitergeleitet…",
+        Text::CheckingSignIn => "Ihre Anmeldung wird überprüft…",
+        Text::OwnershipHeading => "Wie möchten Sie dieses Gerät einrichten?",
+        Text::OwnershipWork => "Für die Arbeit oder Bildungseinrichtung einrichten",
+        Text::OwnershipWorkDetail => "Sie erhalten Zugriff auf die Ressourcen Ihrer Organisation, etwa E-Mail, Apps und das Netzwerk. Ihre Organisation erhält die Kontrolle über dieses Gerät.",
+        Text::OwnershipPersonal => "Für die persönliche Verwendung einrichten",
+        Text::OwnershipPersonalDetail => "Verwenden Sie für Ihr eigenes Gerät ein Microsoft-Konto oder ein lokales Konto.",
+        Text::JoinOptionsHeading => "Mit Microsoft anmelden",
+        Text::JoinOptionsIntro => "Wählen Sie aus, wie dieses Gerät mit Ihrer Organisation verbunden werden soll.",
+        Text::JoinEntra => "Microsoft Entra ID beitreten",
+        Text::JoinEntraDetail => "Melden Sie sich mit Ihrem Geschäfts-, Schul- oder Unikonto an. Ihre Organisation verwaltet dieses Gerät.",
+        Text::JoinLocal => "Mit einem lokalen Konto anmelden",
+        Text::JoinLocalDetail => "Verwenden Sie ein Konto, das nur auf diesem Gerät existiert.",
+        Text::JoinDomain => "Stattdessen einer Domäne beitreten",
+        Text::JoinDomainDetail => "Einer lokalen Active Directory-Domäne beitreten.",
+        Text::AlreadyJoinedHeading => "Dieses Gerät ist bereits verbunden",
+        Text::AlreadyJoinedDetail => "Dieses Gerät ist bereits mit Microsoft Entra ID verbunden. Um es erneut zu verbinden, trennen Sie es zuerst von seiner Organisation.",
+        Text::DeviceIdLabel => "Geräte-ID",
+        Text::NotCoveredHeading => "Lokales Konto einrichten",
+        Text::NotCoveredPersonal => "Dieses Gerät wird für die persönliche Verwendung mit einem lokalen Konto eingerichtet: einem Konto, das nur auf diesem Gerät existiert. Das Windows-Setup erstellt es nach dieser Seite.",
+        Text::NotCoveredLocal => "Dieses Gerät wird mit einem lokalen Konto eingerichtet: einem Konto, das nur auf diesem Gerät existiert. Das Windows-Setup erstellt es nach dieser Seite.",
+        Text::NotCoveredDomain => "Um einer lokalen Active Directory-Domäne beizutreten, richten Sie zuerst ein lokales Konto ein. Öffnen Sie danach Einstellungen > Konten > Auf Arbeits- oder Schulkonto zugreifen, wählen Sie Verbinden und anschließend den Beitritt zu einer lokalen Active Directory-Domäne.",
+        Text::MsaOutOfScope => "Die Anmeldung mit einem Microsoft-Konto ist nicht Teil dieser Einrichtung. Um stattdessen Ihrer Organisation beizutreten, gehen Sie zurück und wählen Sie Arbeit oder Bildungseinrichtung.",
+        Text::Cancel => "Abbrechen",
+        Text::SignInHeading => "Anmelden",
+        Text::SignInIntro => "Geben Sie das Geschäfts-, Schul- oder Unikonto ein, das Sie von Ihrer Organisation erhalten haben.",
+        Text::UpnLabel => "Geschäfts-, Schul- oder Unikonto",
+        Text::UpnPlaceholder => "jemand@example.com",
+        Text::PasswordLabel => "Kennwort",
+        Text::SignInButton => "Anmelden",
+        Text::CheckingAccount => "Ihr Konto wird überprüft…",
+        Text::RealmUnknown => "Wir konnten kein Konto mit diesem Benutzernamen finden.",
+        Text::RealmFederated => "Ihre Organisation meldet Sie über ihren eigenen Anmeldedienst an (Verbund).",
+        Text::RealmLookupFailed => "Wir konnten dieses Konto gerade nicht überprüfen. Überprüfen Sie die Netzwerkverbindung, und versuchen Sie es erneut.",
+        Text::ProgressHeading => "Ihr Gerät wird für die Arbeit eingerichtet",
+        Text::ProgressIntro => "Dies kann einige Minuten dauern. Lassen Sie das Gerät eingeschaltet.",
+        Text::PhaseDiscovering => "Geräteregistrierungsdienst Ihrer Organisation wird gesucht",
+        Text::PhaseCreatingKeys => "Schlüssel des Geräts werden erstellt",
+        Text::PhaseBuildingRequest => "Registrierungsanforderung wird vorbereitet",
+        Text::PhaseRegistering => "Gerät wird bei Ihrer Organisation registriert",
+        Text::PhaseInstallingCertificate => "Gerätezertifikat wird installiert",
+        Text::PhaseSavingJoinInfo => "Beitrittsinformationen werden gespeichert",
+        Text::PhaseMdmDiscovering => "Geräteverwaltungsdienst Ihrer Organisation wird gesucht",
+        Text::PhaseMdmEnrolling => "Gerät wird in der Geräteverwaltung registriert",
+        Text::PhaseMdmInstallingPolicy => "Verwaltungszertifikat und erste Richtlinie werden installiert",
+        Text::TermsHeading => "Nutzungsbedingungen Ihrer Organisation",
+        Text::TermsIntro => "Ihre Organisation verwaltet Arbeitsgeräte. Lesen und akzeptieren Sie ihre Nutzungsbedingungen, um fortzufahren.",
+        Text::TermsOpen => "Bedingungen lesen",
+        Text::StatePending => "Ausstehend",
+        Text::StateInProgress => "Wird ausgeführt",
+        Text::StateDone => "Erledigt",
+        Text::StateFailed => "Fehlgeschlagen",
+        Text::ProgressStatus => "Schritt {0} von {1}: {2} – {3}",
+        Text::DoneHeading => "Dieses Gerät ist jetzt mit {0} verbunden",
+        Text::DoneIntro => "Ihre Organisation kann dieses Gerät jetzt verwalten.",
+        Text::DeviceNameLabel => "Gerätename",
+        Text::TenantLabel => "Organisation",
+        Text::UserLabel => "Benutzer",
+        Text::Continue => "Fortfahren",
+        Text::SignOutToFinish => "Zum Abschließen abmelden",
+        Text::SignOutDetail => "Melden Sie sich von Windows ab und mit Ihrem Geschäfts-, Schul- oder Unikonto wieder an, um den Vorgang abzuschließen.",
+        Text::ErrorHeading => "Etwas ist schiefgelaufen",
+        Text::ErrorNoHost => "Diese Seite muss vom Einrichtungshost des Geräts geöffnet werden.",
+        Text::ErrorBridgeUnreachable => "Der Einrichtungshost des Geräts ist nicht erreichbar.",
+        Text::ErrorBridgeLost => "Die Verbindung zum Einrichtungshost des Geräts wurde vor Abschluss des Beitritts getrennt.",
+        Text::ErrorAuthority => "Der Anmeldedienst Ihrer Organisation hat ein Problem gemeldet.",
+        Text::ErrorAuthorityUnreachable => "Der Anmeldedienst ist nicht erreichbar.",
+        Text::ErrorInvalidToken => "Die Antwort der Anmeldung konnte nicht überprüft werden und wurde deshalb nicht verwendet.",
+        Text::ErrorSessionLost => "Diese Anmeldung gehört zu keiner auf diesem Gerät begonnenen Einrichtung. Beginnen Sie von vorn, um sich erneut anzumelden.",
+        Text::ErrorJoinFailed => "Das Gerät konnte nicht verbunden werden.",
+        Text::ErrorNoRandomness => "Dieser Browser kann die für die Anmeldung nötigen sicheren Werte nicht erzeugen.",
+        Text::ErrorTermsNotAccepted => "Die Nutzungsbedingungen der Geräteverwaltung Ihrer Organisation wurden nicht akzeptiert; das Gerät wurde deshalb nicht verbunden.",
+        Text::ErrorTermsUnexpected => "Diese Antwort zu den Nutzungsbedingungen gehört zu keiner laufenden Einrichtung auf diesem Gerät; sie wurde nicht verwendet und das Gerät nicht verbunden.",
+        Text::ErrorJoinedNotManaged => "Das Gerät ist mit Ihrer Organisation verbunden, konnte aber nicht in der Geräteverwaltung registriert werden. Ihre IT-Abteilung kann die Registrierung wiederholen.",
+        Text::ErrorDetailPrefix => "Einzelheiten: {0}",
+        Text::ErrorFailedStep => "Fehlgeschlagener Schritt: {0}",
+        Text::FederatedRedirect => "Sie werden zur Anmeldeseite Ihrer Organisation weitergeleitet – {0}",
+        Text::FederatedNoUrl => "Die Anmeldeseite Ihrer Organisation ist unbekannt; die Verbundanmeldung kann deshalb nicht fortgesetzt werden.",
+        Text::MfaHeading => "Identität bestätigen",
+        Text::MfaIntro => "Geben Sie den sechsstelligen Code ein, den Ihre Authenticator-App für {0} anzeigt.",
+        Text::MfaCodeLabel => "Bestätigungscode",
+        Text::MfaVerify => "Bestätigen",
+        Text::AutoLogonPrepared => "Nach Abschluss der Einrichtung meldet Windows Sie automatisch mit diesem Konto an.",
+        Text::SignInAtLogon => "Melden Sie sich nach Abschluss der Einrichtung auf dem Anmeldebildschirm mit Ihrem Geschäfts-, Schul- oder Unikonto bei Windows an.",
+        #[allow(unreachable_patterns)]
+        _ => return None,
+    })
+}
+
+/// Arabic (Saudi Arabia), written right to left.
+fn ar_sa(key: Text) -> Option<&'static str> {
+    Some(match key {
+        Text::AppTitle => "إعداد جهازك",
+        Text::Next => "التالي",
+        Text::Back => "رجوع",
+        Text::StartOver => "البدء من جديد",
+        Text::WorkingHeading => "لحظة من فضلك…",
+        Text::Connecting => "جارٍ تجهيز الأمور…",
+        Text::Redirecting => "جارٍ نقلك إلى تسجيل الدخول…",
+        Text::CheckingSignIn => "جارٍ التحقق من تسجيل دخولك…",
+        Text::OwnershipHeading => "كيف تريد إعداد هذا الجهاز؟",
+        Text::OwnershipWork => "الإعداد للعمل أو المدرسة",
+        Text::OwnershipWorkDetail => "ستحصل على حق الوصول إلى موارد مؤسستك، مثل البريد الإلكتروني والتطبيقات والشبكة. وستتحكم مؤسستك في هذا الجهاز.",
+        Text::OwnershipPersonal => "الإعداد للاستخدام الشخصي",
+        Text::OwnershipPersonalDetail => "استخدم حساب Microsoft أو حساباً محلياً لجهازك الخاص.",
+        Text::JoinOptionsHeading => "تسجيل الدخول باستخدام Microsoft",
+        Text::JoinOptionsIntro => "اختر طريقة ربط هذا الجهاز بمؤسستك.",
+        Text::JoinEntra => "الانضمام إلى Microsoft Entra ID",
+        Text::JoinEntraDetail => "سجّل الدخول باستخدام حساب العمل أو المدرسة. ستدير مؤسستك هذا الجهاز.",
+        Text::JoinLocal => "تسجيل الدخول باستخدام حساب محلي",
+        Text::JoinLocalDetail => "استخدم حساباً موجوداً على هذا الجهاز فقط.",
+        Text::JoinDomain => "الانضمام إلى مجال بدلاً من ذلك",
+        Text::JoinDomainDetail => "الانضمام إلى مجال Active Directory محلي.",
+        Text::AlreadyJoinedHeading => "هذا الجهاز منضم بالفعل",
+        Text::AlreadyJoinedDetail => "هذا الجهاز منضم بالفعل إلى Microsoft Entra ID. لضمه مرة أخرى، افصله أولاً عن مؤسسته.",
+        Text::DeviceIdLabel => "معرّف الجهاز",
+        Text::NotCoveredHeading => "إعداد حساب محلي",
+        Text::NotCoveredPersonal => "سيتم إعداد هذا الجهاز للاستخدام الشخصي بحساب محلي: حساب موجود على هذا الجهاز فقط. ينشئه إعداد Windows بعد هذه الصفحة.",
+        Text::NotCoveredLocal => "سيتم إعداد هذا الجهاز بحساب محلي: حساب موجود على هذا الجهاز فقط. ينشئه إعداد Windows بعد هذه الصفحة.",
+        Text::NotCoveredDomain => "للانضمام إلى مجال Active Directory محلي، أعدّ حساباً محلياً أولاً. بعد ذلك افتح الإعدادات > الحسابات > الوصول إلى العمل أو المدرسة، واختر اتصال، ثم اختر ضم هذا الجهاز إلى مجال Active Directory محلي.",
+        Text::MsaOutOfScope => "تسجيل الدخول باستخدام حساب Microsoft ليس جزءاً من هذا الإعداد. للانضمام إلى مؤسستك بدلاً من ذلك، ارجع واختر العمل أو المدرسة.",
+        Text::Cancel => "إلغاء",
+        Text::SignInHeading => "تسجيل الدخول",
+        Text::SignInIntro => "أدخل حساب العمل أو المدرسة الذي منحتك إياه مؤسستك.",
+        Text::UpnLabel => "حساب العمل أو المدرسة",
+        Text::UpnPlaceholder => "name@example.com",
+        Text::PasswordLabel => "كلمة المرور",
+        Text::SignInButton => "تسجيل الدخول",
+        Text::CheckingAccount => "جارٍ التحقق من حسابك…",
+        Text::RealmUnknown => "لم نتمكن من العثور على حساب بهذا الاسم.",
+        Text::RealmFederated => "تسجّل مؤسستك دخولك عبر خدمة تسجيل الدخول الخاصة بها (اتحاد).",
+        Text::RealmLookupFailed => "تعذّر علينا التحقق من هذا الحساب الآن. تحقق من الشبكة وحاول مرة أخرى.",
+        Text::ProgressHeading => "جارٍ إعداد جهازك للعمل",
+        Text::ProgressIntro => "قد يستغرق ذلك بضع دقائق. أبقِ الجهاز قيد التشغيل.",
+        Text::PhaseDiscovering => "جارٍ البحث عن خدمة تسجيل الأجهزة لدى مؤسستك",
+        Text::PhaseCreatingKeys => "جارٍ إنشاء مفاتيح الجهاز",
+        Text::PhaseBuildingRequest => "جارٍ تجهيز طلب التسجيل",
+        Text::PhaseRegistering => "جارٍ تسجيل الجهاز لدى مؤسستك",
+        Text::PhaseInstallingCertificate => "جارٍ تثبيت شهادة الجهاز",
+        Text::PhaseSavingJoinInfo => "جارٍ حفظ معلومات الانضمام",
+        Text::PhaseMdmDiscovering => "جارٍ البحث عن خدمة إدارة الأجهزة لدى مؤسستك",
+        Text::PhaseMdmEnrolling => "جارٍ تسجيل الجهاز في إدارة الأجهزة",
+        Text::PhaseMdmInstallingPolicy => "جارٍ تثبيت شهادة الإدارة والنهج الأول",
+        Text::TermsHeading => "شروط الاستخدام لدى مؤسستك",
+        Text::TermsIntro => "تدير مؤسستك أجهزة العمل. راجع شروط الاستخدام واقبلها للمتابعة.",
+        Text::TermsOpen => "مراجعة الشروط",
+        Text::StatePending => "قيد الانتظار",
+        Text::StateInProgress => "قيد التنفيذ",
+        Text::StateDone => "تم",
+        Text::StateFailed => "فشل",
+        Text::ProgressStatus => "الخطوة {0} من {1}: {2} — {3}",
+        Text::DoneHeading => "هذا الجهاز منضم الآن إلى {0}",
+        Text::DoneIntro => "يمكن لمؤسستك الآن إدارة هذا الجهاز.",
+        Text::DeviceNameLabel => "اسم الجهاز",
+        Text::TenantLabel => "المؤسسة",
+        Text::UserLabel => "المستخدم",
+        Text::Continue => "متابعة",
+        Text::SignOutToFinish => "تسجيل الخروج للإنهاء",
+        Text::SignOutDetail => "سجّل الخروج من Windows ثم سجّل الدخول مرة أخرى بحساب العمل أو المدرسة للإنهاء.",
+        Text::ErrorHeading => "حدث خطأ ما",
+        Text::ErrorNoHost => "يجب أن يفتح مضيف إعداد الجهاز هذه الصفحة.",
+        Text::ErrorBridgeUnreachable => "تعذّر علينا الوصول إلى مضيف إعداد الجهاز.",
+        Text::ErrorBridgeLost => "انقطع الاتصال بمضيف إعداد الجهاز قبل انتهاء الانضمام.",
+        Text::ErrorAuthority => "أبلغت خدمة تسجيل الدخول لدى مؤسستك عن مشكلة.",
+        Text::ErrorAuthorityUnreachable => "تعذّر علينا الوصول إلى خدمة تسجيل الدخول.",
+        Text::ErrorInvalidToken => "تعذّر التحقق من استجابة تسجيل الدخول، لذا لم تُستخدم.",
+        Text::ErrorSessionLost => "لا ينتمي تسجيل الدخول هذا إلى إعداد بدأ على هذا الجهاز. ابدأ من جديد لتسجيل الدخول مرة أخرى.",
+        Text::ErrorJoinFailed => "تعذّر ضم الجهاز.",
+        Text::ErrorNoRandomness => "لا يستطيع هذا المستعرض إنشاء القيم الآمنة اللازمة لتسجيل الدخول.",
+        Text::ErrorTermsNotAccepted => "لم تُقبل شروط استخدام إدارة الأجهزة لدى مؤسستك، لذا لم يُضم الجهاز.",
+        Text::ErrorTermsUnexpected => "لا تنتمي إجابة شروط الاستخدام هذه إلى إعداد جارٍ على هذا الجهاز، لذا لم تُستخدم ولم يُضم الجهاز.",
+        Text::ErrorJoinedNotManaged => "الجهاز منضم إلى مؤسستك، لكن تعذّر تسجيله في إدارة الأجهزة. يمكن لقسم تقنية المعلومات إعادة محاولة التسجيل.",
+        Text::ErrorDetailPrefix => "التفاصيل: {0}",
+        Text::ErrorFailedStep => "الخطوة التي فشلت: {0}",
+        Text::FederatedRedirect => "جارٍ نقلك إلى صفحة تسجيل الدخول لدى مؤسستك — {0}",
+        Text::FederatedNoUrl => "صفحة تسجيل الدخول لدى مؤسستك غير معروفة، لذا لا يمكن متابعة تسجيل الدخول الموحّد.",
+        Text::MfaHeading => "التحقق من هويتك",
+        Text::MfaIntro => "أدخل الرمز المكوّن من 6 أرقام الظاهر في تطبيق المصادقة لـ {0}.",
+        Text::MfaCodeLabel => "الرمز",
+        Text::MfaVerify => "تحقق",
+        Text::AutoLogonPrepared => "عند انتهاء الإعداد، يسجّل Windows دخولك بهذا الحساب تلقائيًا.",
+        Text::SignInAtLogon => "عند انتهاء الإعداد، سجّل الدخول إلى Windows بحساب العمل أو المدرسة من شاشة تسجيل الدخول.",
+        #[allow(unreachable_patterns)]
+        _ => return None,
+    })
 }
 
 /// Indexes of the `{n}` placeholders a string uses, sorted.
@@ -244,5 +524,62 @@ mod tests {
     fn unknown_language_tags_fall_back_to_en_us() {
         assert_eq!(Language::from_tag("xx-YY"), Language::EnUs);
         assert_eq!(Language::EnUs.tag(), "en-US");
+    }
+
+    /// Every key has its own translation in every language (no English fallback, no string
+    /// left in English).
+    #[test]
+    fn every_key_is_translated_in_every_language() {
+        for &language in Language::ALL {
+            if language == Language::EnUs {
+                continue;
+            }
+            for &key in Text::ALL {
+                let text = language
+                    .translation(key)
+                    .unwrap_or_else(|| panic!("{key:?} has no {} translation", language.tag()));
+                assert!(
+                    !text.trim().is_empty(),
+                    "{key:?} empty in {}",
+                    language.tag()
+                );
+                assert_ne!(text, en_us(key), "{key:?} is English in {}", language.tag());
+            }
+        }
+    }
+
+    #[test]
+    fn arabic_reads_right_to_left_and_its_strings_are_arabic() {
+        assert_eq!(Language::ArSa.direction(), Direction::Rtl);
+        assert_eq!(Language::DeDe.direction(), Direction::Ltr);
+        let arabic = |c: char| ('\u{0600}'..='\u{06FF}').contains(&c);
+        for &key in Text::ALL {
+            // Product names stay Latin; the sentence around them must be Arabic. The only
+            // exception is the example address in the name field.
+            if key == Text::UpnPlaceholder {
+                continue;
+            }
+            assert!(Language::ArSa.text(key).chars().any(arabic), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn host_language_wins_then_the_browser_then_en_us() {
+        let browser = vec!["fr-FR".to_string(), "de-AT".to_string()];
+        assert_eq!(Language::choose(Some("ar-SA"), &browser), Language::ArSa);
+        assert_eq!(Language::choose(Some("xx"), &browser), Language::DeDe);
+        assert_eq!(Language::choose(None, &browser), Language::DeDe);
+        assert_eq!(Language::choose(None, &[]), Language::EnUs);
+        assert_eq!(Language::from_tag("AR"), Language::ArSa);
+        assert_eq!(Language::from_tag("de_CH"), Language::DeDe);
+    }
+
+    // `set_language` is not exercised here: it changes process-wide state that the other
+    // tests (run in parallel) read through `t`. The Playwright i18n suite covers it.
+    #[test]
+    fn languages_have_their_own_tables() {
+        assert_eq!(Language::DeDe.text(Text::Back), "Zurück");
+        assert_eq!(Language::ArSa.text(Text::Back), "رجوع");
+        assert_eq!(Language::EnUs.text(Text::Back), "Back");
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod authority;
 pub mod crypto;
+pub mod embed;
 pub mod federation;
 pub mod flow;
 pub mod i18n;
@@ -78,14 +79,9 @@ mod browser_app {
         }
     }
 
-    /// Mount the app into `<body>`, after giving the document the UI language's title and tag.
+    /// Mount the app into `<body>` (the controller dresses the document for the host: language,
+    /// direction, theme).
     pub fn mount() {
-        if let Some(document) = web_sys::window().and_then(|window| window.document()) {
-            document.set_title(crate::i18n::t(crate::i18n::Text::AppTitle));
-            if let Some(root) = document.document_element() {
-                let _ = root.set_attribute("lang", crate::i18n::Language::default().tag());
-            }
-        }
         leptos::mount::mount_to_body(App);
     }
 }

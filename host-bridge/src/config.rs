@@ -31,7 +31,10 @@ pub struct HostSettings {
     pub platform: Platform,
     pub device_name: String,
     pub os_version: String,
+    /// BCP 47 tag of the UI language (`--language`); the page follows the browser without it.
     pub language: Option<String>,
+    /// Origin of the page embedding the app (`--embedder-origin`, Settings flow).
+    pub embedder_origin: Option<String>,
 }
 
 impl Default for HostSettings {
@@ -43,6 +46,7 @@ impl Default for HostSettings {
             device_name: default_device_name(),
             os_version: DEFAULT_OS_VERSION.to_string(),
             language: None,
+            embedder_origin: None,
         }
     }
 }
@@ -127,7 +131,7 @@ pub fn parse_base_url(what: &'static str, value: &str) -> Result<Url, ConfigErro
 }
 
 /// `https://Host:443/` -> `https://host` as a browser would serialise the origin.
-fn normalize_origin(origin: &str) -> Result<String, ConfigError> {
+pub fn normalize_origin(origin: &str) -> Result<String, ConfigError> {
     let url = Url::parse(origin).map_err(|_| ConfigError::BadOrigin(origin.to_string()))?;
     if url.host_str().is_none() || !(url.path().is_empty() || url.path() == "/") {
         return Err(ConfigError::BadOrigin(origin.to_string()));

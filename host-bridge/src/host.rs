@@ -24,5 +24,6 @@ pub fn host_context(config: &BridgeConfig, store: &MachineStore) -> HostContext 
         os_version: config.host.os_version.clone(),
         language: config.host.language.clone(),
         joined_device_id,
+        embedder_origin: config.host.embedder_origin.clone(),
     }
 }

@@ -148,6 +148,13 @@ struct ServeArgs {
     edition: EditionArg,
     #[arg(long)]
     device_name: Option<String>,
+    /// UI language the page should use (BCP 47, e.g. de-DE, ar-SA); the browser's otherwise.
+    #[arg(long)]
+    language: Option<String>,
+    /// Settings flow: origin of the page embedding the app in an iframe; the app posts the
+    /// join's outcome (with the device id) to this origin only.
+    #[arg(long)]
+    embedder_origin: Option<String>,
     /// Extra PEM CA bundle to trust for HTTPS.
     #[arg(long)]
     ca_file: Option<PathBuf>,
@@ -283,6 +290,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if let Some(name) = args.device_name {
         config.host.device_name = name;
     }
+    config.host.language = args.language;
+    config.host.embedder_origin = args
+        .embedder_origin
+        .as_deref()
+        .map(host_bridge::config::normalize_origin)
+        .transpose()?;
     let secret = Secret::random();
     let state = BridgeState::new(config, secret.clone(), args.keys.provider()?)?;
     let running = start(state, args.listen).await?;

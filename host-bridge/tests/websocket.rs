@@ -40,6 +40,8 @@ async fn bridge_in(cloud: &Arc<FakeCloud>, state_dir: &Path, flow: HostFlow) -> 
     config.host.device_name = "DESKTOP-TEST".into();
     config.host.flow = flow;
     config.host.edition = Edition::Enterprise;
+    config.host.language = Some("de-DE".into());
+    config.host.embedder_origin = Some("http://127.0.0.1:9".into());
     let secret = Secret::random();
     let state = BridgeState::new(config, secret.clone(), Arc::new(SoftwareKeyProvider)).unwrap();
     let running = start(state, "127.0.0.1:0".parse().unwrap()).await.unwrap();
@@ -225,6 +227,8 @@ async fn the_right_secret_gets_welcome_with_the_host_context() {
     assert_eq!(host.device_name, "DESKTOP-TEST");
     assert_eq!(host.os_version, "10.0.22631.4460");
     assert_eq!(host.joined_device_id, None);
+    assert_eq!(host.language.as_deref(), Some("de-DE"));
+    assert_eq!(host.embedder_origin.as_deref(), Some("http://127.0.0.1:9"));
 }
 
 #[tokio::test]

@@ -1,5 +1,7 @@
-//! Pages for what this rebuild does not cover: personal use, local account, domain join (they
-//! say so plainly and offer Back), and the already-joined device.
+//! The local-account page, where personal use, "local account" and domain join lead (seed 000
+//! step 1: domain join guides the user to a local account first and to Settings afterwards),
+//! and the already-joined device. Creating the local account is Windows setup's job after this
+//! experience closes; a Microsoft account sign-in is out of scope and the page says so.
 
 use leptos::prelude::*;
 
@@ -17,12 +19,25 @@ pub fn NotCoveredPage(choice: OtherChoice, back: Option<BackTo>) -> impl IntoVie
         OtherChoice::DomainJoin => Text::NotCoveredDomain,
     };
     let back = back.map(|to| Callback::new(move |_| controller.go_back(to)));
+    let msa_note = (choice != OtherChoice::DomainJoin).then(|| {
+        view! { <p class="field-note" data-testid="msa-out-of-scope">{t(Text::MsaOutOfScope)}</p> }
+    });
+    // Next hands the device back to Windows setup, which creates the local account.
+    let next = move || {
+        view! {
+            <button type="button" class="btn btn-primary" data-testid="btn-next"
+                on:click=move |_| controller.finish()>
+                {t(Text::Next)}
+            </button>
+        }
+    };
     view! {
         <PageHeading name="local-account" text=t(Text::NotCoveredHeading) />
         <p class="intro" data-testid="not-covered-message">{t(explanation)}</p>
+        {msa_note}
         {match back {
-            Some(back) => view! { <ActionRow back=back /> }.into_any(),
-            None => view! { <ActionRow /> }.into_any(),
+            Some(back) => view! { <ActionRow back=back>{next()}</ActionRow> }.into_any(),
+            None => view! { <ActionRow>{next()}</ActionRow> }.into_any(),
         }}
     }
 }

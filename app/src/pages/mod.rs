@@ -15,6 +15,14 @@ pub mod working;
 use leptos::html;
 use leptos::prelude::*;
 
+/// Whether the experience runs in Settings (sign-in pages offer Cancel instead of Back).
+pub fn in_settings() -> bool {
+    crate::controller::use_controller()
+        .host
+        .get_untracked()
+        .is_some_and(|host| host.flow == cxh_wire::bridge::HostFlow::Settings)
+}
+
 /// The page's `<h1>`. It takes focus when the page shows, so keyboard and screen-reader users
 /// start at the new page instead of on a button that no longer exists.
 #[component]
@@ -37,17 +45,29 @@ pub fn PageHeading(
 }
 
 /// The row of page actions: Back (when there is somewhere to go back to) at the start, the
-/// forward actions at the end, on every page in the same place.
+/// forward actions at the end, on every page in the same place. In right-to-left languages the
+/// row mirrors (start is on the right).
 #[component]
 pub fn ActionRow(
     /// Where Back goes; no Back button when `None`.
     #[prop(optional)]
     back: Option<Callback<()>>,
+    /// Show Cancel (tell the Settings host page `cancelled`) in place of Back.
+    #[prop(optional)]
+    cancel: bool,
     #[prop(optional)] children: Option<Children>,
 ) -> impl IntoView {
+    let controller = crate::controller::use_controller();
+    let back = back.filter(|_| !cancel);
     view! {
         <div class="actions">
             <div class="actions-start">
+                {cancel.then(|| view! {
+                    <button type="button" class="btn btn-secondary" data-testid="btn-cancel"
+                        on:click=move |_| controller.cancel()>
+                        {crate::i18n::t(crate::i18n::Text::Cancel)}
+                    </button>
+                })}
                 {back.map(|back| view! {
                     <button type="button" class="btn btn-secondary" data-testid="btn-back"
                         on:click=move |_| back.run(())>

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use super::PageHeading;
 use crate::controller::use_controller;
 use crate::flow::PhaseStatus;
-use crate::i18n::{t, Text};
+use crate::i18n::{format, t, Text};
 
 /// The name of a phase as the user reads it.
 pub fn phase_text(phase: JoinPhase) -> Text {
@@ -45,7 +45,11 @@ pub fn ProgressPage() -> impl IntoView {
     view! {
         <PageHeading name="progress" text=t(Text::ProgressHeading) />
         <p class="intro">{t(Text::ProgressIntro)}</p>
-        <div aria-live="polite" class="phases-region">
+        // Screen readers hear one sentence per change (the current step), not the whole list.
+        <p class="visually-hidden" role="status" aria-live="polite" data-testid="progress-status">
+            {move || announcement(controller, shown)}
+        </p>
+        <div class="phases-region">
             <ol class="phases">
                 {shown.iter().enumerate().map(|(index, phase)| view! {
                     <PhaseItem index=index phase=*phase />
@@ -53,6 +57,27 @@ pub fn ProgressPage() -> impl IntoView {
             </ol>
         </div>
     }
+}
+
+/// "Step 3 of 6: Preparing the registration request — In progress": the latest phase that has
+/// started (or the last one, once all are done).
+fn announcement(controller: crate::controller::Controller, shown: &[JoinPhase]) -> String {
+    let board = controller.phases.get();
+    let current = board[..shown.len()]
+        .iter()
+        .rposition(|status| *status != PhaseStatus::Pending);
+    let Some(index) = current else {
+        return String::new();
+    };
+    format(
+        Text::ProgressStatus,
+        &[
+            &(index + 1).to_string(),
+            &shown.len().to_string(),
+            t(phase_text(shown[index])),
+            t(status_text(board[index])),
+        ],
+    )
 }
 
 #[component]

@@ -38,7 +38,7 @@ pub fn SecondFactorPage(context: SignInContext) -> impl IntoView {
             {error.map(|text| view! {
                 <p id="mfa-error" class="field-error" role="alert" data-testid="error-message">{text}</p>
             })}
-            <ActionRow back=Callback::new(move |_| controller.back_from_sign_in())>
+            <ActionRow back=Callback::new(move |_| controller.back_from_sign_in()) cancel=super::in_settings()>
                 <button type="submit" class="btn btn-primary" data-testid="btn-verify">
                     {t(Text::MfaVerify)}
                 </button>

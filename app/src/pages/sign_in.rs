@@ -212,7 +212,7 @@ pub fn SignInPage(context: SignInContext, host: HostContext) -> impl IntoView {
                     </p>
                 </Show>
             })}
-            <ActionRow back=Callback::new(move |_| controller.back_from_sign_in())>
+            <ActionRow back=Callback::new(move |_| controller.back_from_sign_in()) cancel=super::in_settings()>
                 {move || if managed() {
                     view! {
                         <button type="submit" class="btn btn-primary" data-testid="btn-signin">

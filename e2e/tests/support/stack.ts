@@ -15,6 +15,17 @@ const BIN = join(ROOT, 'target', 'debug');
 export interface StackOptions {
   flow?: 'oobe' | 'settings';
   edition?: 'professional' | 'enterprise' | 'home';
+  /** UI language the bridge asks for (`--language`); the browser's otherwise. */
+  language?: string;
+  /** Origin of the page that embeds the app (`--embedder-origin`, Settings flow). */
+  embedderOrigin?: string;
+}
+
+/** The CXH parameters a login context was posted with (emulator DB, seed 001). */
+export interface LoginContextRow {
+  cxhflow: string | null;
+  cxhver: string | null;
+  cxhplatform: string | null;
 }
 
 export interface Stack {
@@ -32,6 +43,8 @@ export interface Stack {
   bridgeStatusText(): string;
   device(id: string): Promise<Record<string, unknown> | null>;
   devices(): Promise<Record<string, unknown>[]>;
+  /** Login contexts that received credentials, read from the emulator's SQLite database. */
+  loginContexts(): LoginContextRow[];
   stop(): Promise<void>;
 }
 
@@ -140,6 +153,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       '--flow', options.flow ?? 'oobe',
       '--edition', options.edition ?? 'professional',
       '--device-name', 'DESKTOP-E2E01',
+      ...(options.language ? ['--language', options.language] : []),
+      ...(options.embedderOrigin ? ['--embedder-origin', options.embedderOrigin] : []),
       '--key-protection', 'tpm',
       '--tpm-tcti', swtpm.tcti,
       '--ready-file', bridgeReady,
@@ -175,6 +190,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const res = await fetch(`${authority}/_emulator/devices`);
       if (!res.ok) throw new Error(`admin API answered ${res.status}`);
       return res.json();
+    },
+    loginContexts() {
+      const out = execFileSync('sqlite3', ['-json', join(dir, 'emulator.sqlite'),
+        'SELECT cxhflow, cxhver, cxhplatform FROM login_contexts WHERE cxhflow IS NOT NULL'],
+        { encoding: 'utf8' });
+      return out.trim() ? JSON.parse(out) : [];
     },
     async stop() {
       await stopProcess(bridge);

@@ -85,6 +85,10 @@ pub struct HostContext {
     /// Set when the device is already joined: a second join is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joined_device_id: Option<String>,
+    /// Settings flow: origin of the page that embeds the app in an iframe (e.g. the Settings
+    /// host page). The app posts the join's outcome to this origin only; without it, nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedder_origin: Option<String>,
 }
 
 /// Frames the app sends.
