@@ -2,7 +2,8 @@
 # README command 1: installs what is missing, builds everything, starts the bundled tenant
 # emulator and the host bridge, prints the join URL and, when a display exists, opens it in a
 # Chromium kiosk window. Ctrl-C stops everything. Each run starts from a fresh tenant and device.
-# Options (environment): CXH_FLOW=oobe|settings, CXH_EDITION=professional|enterprise|home, CXH_PORT.
+# Options (environment): CXH_FLOW=oobe|settings, CXH_EDITION=professional|enterprise|home,
+# CXH_LANGUAGE=en-US|de-DE|ar-SA (default: the browser's), CXH_PORT.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/stack.sh"

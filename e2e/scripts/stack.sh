@@ -13,7 +13,8 @@ start_stack() {
   wait_for_file "$STACK_DIR/emulator.ready" 30 "the tenant emulator" || { cat "$STACK_DIR/emulator.log" >&2; return 1; }
   AUTHORITY="$(json_field "$STACK_DIR/emulator.ready" http_url)"
   start_swtpm "$STACK_DIR/tpm" || return 1
-  "$ROOT/target/debug/host-bridge" serve --key-protection tpm --tpm-tcti "$TPM_TCTI" --authority "$AUTHORITY" --allowed-origin "$AUTHORITY" \
+  local language=(); [ -n "${CXH_LANGUAGE:-}" ] && language=(--language "$CXH_LANGUAGE")
+  "$ROOT/target/debug/host-bridge" serve "${language[@]}" --key-protection tpm --tpm-tcti "$TPM_TCTI" --authority "$AUTHORITY" --allowed-origin "$AUTHORITY" \
     --state-dir "$STACK_DIR/bridge" --flow "$flow" --edition "$edition" \
     --ready-file "$STACK_DIR/bridge.ready" >"$STACK_DIR/bridge.log" 2>&1 &
   BRIDGE_PID=$!
