@@ -46,11 +46,21 @@ install_wasm_bindgen() {
   cargo_install wasm-bindgen-cli --version "=$want"
 }
 
+# Every package the lock file names must be installed at its locked version; npm keeps the
+# installed set in node_modules/.package-lock.json, so compare the two.
+npm_packages_match_lock() {
+  node -e '
+    const fs = require("fs");
+    const want = JSON.parse(fs.readFileSync("package-lock.json")).packages;
+    const have = JSON.parse(fs.readFileSync("node_modules/.package-lock.json")).packages;
+    for (const [path, pkg] of Object.entries(want)) {
+      if (path && !pkg.optional && (!have[path] || have[path].version !== pkg.version)) process.exit(1);
+    }' 2>/dev/null
+}
+
 install_npm_packages() {
-  if [ -x "$ROOT/e2e/node_modules/.bin/playwright" ] && [ -x "$ROOT/e2e/node_modules/.bin/wasm-opt" ]; then
-    note "npm packages: present"; return
-  fi
-  step "Installing e2e npm packages (Playwright without its browser; binaryen for wasm-opt)"
+  if (cd "$ROOT/e2e" && npm_packages_match_lock); then note "npm packages: present"; return; fi
+  step "Installing e2e npm packages (Playwright without its browser; binaryen for wasm-opt; axe-core)"
   (cd "$ROOT/e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 }
 
