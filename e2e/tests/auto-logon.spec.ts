@@ -18,10 +18,13 @@ test.afterEach(async () => {
   stack = undefined;
 });
 
-async function signInManaged(page: Page, user: { upn: string; password: string }) {
+/** OOBE (Professional) asks ownership and join options first; Settings starts at the sign-in. */
+async function signInManaged(page: Page, user: { upn: string; password: string }, flow: 'oobe' | 'settings') {
   await page.goto(stack!.launchUrl);
-  await page.getByTestId('btn-work').click();
-  await page.getByTestId('btn-join-entra').click();
+  if (flow === 'oobe') {
+    await page.getByTestId('btn-work').click();
+    await page.getByTestId('btn-join-entra').click();
+  }
   await page.getByTestId('input-upn').fill(user.upn);
   await page.getByTestId('btn-next').click();
   await page.getByTestId('input-password').fill(user.password);
@@ -35,7 +38,7 @@ function bufferPath(): string {
 
 test('a managed OOBE join prepares the automatic sign-in, encrypted', async ({ page }) => {
   stack = await startStack({ flow: 'oobe' });
-  await signInManaged(page, ADELE);
+  await signInManaged(page, ADELE, 'oobe');
   await expect(page.getByTestId('done-auto-logon')).toContainText('signs you in');
   await expect(page.getByTestId('done-sign-in-at-logon')).toHaveCount(0);
   const storage = await page.evaluate(() => JSON.stringify({ ...sessionStorage }));
@@ -71,7 +74,7 @@ test('a federated OOBE join prepares nothing and says to sign in at the logon sc
 
 test('a managed join from Settings prepares nothing: sign out and in', async ({ page }) => {
   stack = await startStack({ flow: 'settings' });
-  await signInManaged(page, ADELE);
+  await signInManaged(page, ADELE, 'settings');
   await expect(page.getByTestId('btn-sign-out')).toBeVisible();
   await expect(page.getByTestId('done-auto-logon')).toHaveCount(0);
   expect(existsSync(bufferPath())).toBe(false);
