@@ -230,8 +230,10 @@ impl MachineStore {
         self.root.join(JOIN_DIR)
     }
 
+    /// Whether `join/` exists, readable or not: the same test [`StagedJoin::commit`] makes,
+    /// so a half-present join (say, without its join info) still stops a new join before DRS.
     pub fn is_joined(&self) -> bool {
-        self.join_dir().join(JOIN_INFO_FILE).is_file()
+        self.join_dir().exists()
     }
 
     /// The committed join info, if the device is joined.
