@@ -292,17 +292,30 @@ impl MachineStore {
     /// the process that owns the state dir (serve, join), never from a reader like status:
     /// a running join's staging dir looks exactly like a leftover.
     pub fn sweep_leftovers(&self) {
+        crate::mdm::store::recover(self);
         let Ok(entries) = fs::read_dir(&self.root) else {
             return;
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with(STAGING_PREFIX) || name.starts_with(LEAVING_PREFIX) {
-                tracing::warn!(dir = %name, "removing a join left unfinished by an earlier run");
-                let _ = fs::remove_dir_all(entry.path());
+                tracing::warn!(entry = %name, "removing a write left unfinished by an earlier run");
+                let path = entry.path();
+                let _ = if path.is_dir() {
+                    fs::remove_dir_all(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
             }
         }
     }
+}
+
+/// Flush a directory's entries (a rename or a new file in it) to disk.
+pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error("cannot flush", dir))
 }
 
 /// A join under construction; removed on drop unless [`StagedJoin::commit`] succeeded.
