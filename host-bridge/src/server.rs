@@ -167,11 +167,22 @@ pub async fn start(state: BridgeState, listen: SocketAddr) -> Result<RunningBrid
 }
 
 /// What a launcher needs to open the page: written to the ready file (0600), never to stdout.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` leaves the secret out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadyInfo {
     pub ws_url: String,
     pub secret: String,
     pub pid: u32,
+}
+
+impl std::fmt::Debug for ReadyInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadyInfo")
+            .field("ws_url", &self.ws_url)
+            .field("secret", &"[redacted]")
+            .field("pid", &self.pid)
+            .finish()
+    }
 }
 
 /// Write the ready file atomically (temp file 0600, then rename), so a launcher polling for
@@ -197,4 +208,21 @@ pub fn write_ready_file(path: &Path, info: &ReadyInfo) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&temp);
     }
     written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_info_debug_leaves_the_secret_out() {
+        let info = ReadyInfo {
+            ws_url: "ws://127.0.0.1:1/".into(),
+            secret: "per-launch-s3cret".into(),
+            pid: 7,
+        };
+        let shown = format!("{info:?} {info:#?}");
+        assert!(!shown.contains("per-launch-s3cret"), "{shown}");
+        assert!(shown.contains("ws://127.0.0.1:1/"));
+    }
 }
