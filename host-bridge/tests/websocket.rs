@@ -430,7 +430,8 @@ async fn a_registration_refused_by_drs_leaves_no_key_or_staging_dir() {
     assert_eq!(error.kind, BridgeErrorKind::Registration);
     assert_eq!(error.phase, Some(JoinPhase::Registering));
     assert!(
-        error.message.contains("device quota"),
+        error.message.contains("HTTP 400, quota_exceeded")
+            && error.message.contains("maximum number of devices"),
         "the server's reason is passed on: {}",
         error.message
     );
