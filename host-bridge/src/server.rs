@@ -29,7 +29,7 @@ use crate::join::JoinContext;
 use crate::keys::KeyProvider;
 use crate::secret::Secret;
 use crate::session;
-use crate::store::{MachineStore, StoreError};
+use crate::store::{MachineStore, StateLock, StoreError};
 use crate::token::TokenValidator;
 
 /// Protocol frames are small (the largest is a token): refuse anything bigger.
@@ -62,10 +62,14 @@ pub struct BridgeState {
     pub join_lock: Arc<Mutex<()>>,
     /// The OOBE automatic sign-in password waiting for its join (zeroized memory only).
     pub auto_logon: crate::autologon::AutoLogonSlot,
+    /// The state dir's lock, held as long as the bridge lives: no `join`, `leave` or
+    /// `mdm-enroll` can change the store under it.
+    _state_lock: StateLock,
 }
 
 impl BridgeState {
-    /// Prepare the state: HTTP client, machine store (created 0700, crash leftovers swept).
+    /// Prepare the state: HTTP client, machine store (created 0700, locked, then crash
+    /// leftovers swept: with the lock held no other process can own a staging dir).
     pub fn new(
         config: BridgeConfig,
         secret: Secret,
@@ -74,6 +78,7 @@ impl BridgeState {
         config.require_allowed_origins()?;
         let http = build_client(config.ca_file.as_deref())?;
         let store = MachineStore::open(&config.state_dir)?;
+        let state_lock = store.lock()?;
         store.sweep_leftovers();
         let validator = TokenValidator::new(http.clone(), config.authority.clone());
         let join = JoinContext {
@@ -89,6 +94,7 @@ impl BridgeState {
             validator,
             join_lock: Arc::new(Mutex::new(())),
             auto_logon: Default::default(),
+            _state_lock: state_lock,
         })
     }
 }

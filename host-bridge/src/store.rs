@@ -44,6 +44,10 @@ pub enum StoreError {
     },
     #[error("the device is already joined")]
     AlreadyJoined,
+    #[error(
+        "another host-bridge process (serve, join, leave or mdm-enroll) is using the state dir {0}"
+    )]
+    Locked(String),
     #[error("join-info.json is unreadable: {0}")]
     BadJoinInfo(String),
     #[error("the returned certificate was refused: {0}")]
@@ -273,6 +277,25 @@ impl MachineStore {
         })
     }
 
+    /// Take the state dir's exclusive advisory lock (`flock` on the directory itself, so no
+    /// lock file appears in the store), or fail at once with [`StoreError::Locked`] when
+    /// another process holds it. `serve` holds it for its lifetime; `join`, `leave` and
+    /// `mdm-enroll` for their run, so they never interleave. Readers (`status`) take none.
+    pub fn lock(&self) -> Result<StateLock, StoreError> {
+        let dir = fs::File::open(&self.root).map_err(io_error("cannot open", &self.root))?;
+        match dir.try_lock() {
+            Ok(()) => Ok(StateLock { _dir: dir }),
+            Err(fs::TryLockError::WouldBlock) => {
+                Err(StoreError::Locked(self.root.display().to_string()))
+            }
+            Err(fs::TryLockError::Error(source)) => Err(StoreError::Io {
+                action: "cannot lock",
+                path: self.root.display().to_string(),
+                source,
+            }),
+        }
+    }
+
     /// Remove the committed join. The directory is renamed away first so that a crash
     /// halfway never leaves a half-deleted join that still looks joined.
     pub fn remove_join(&self) -> Result<bool, StoreError> {
@@ -309,6 +332,12 @@ impl MachineStore {
             }
         }
     }
+}
+
+/// The state dir's lock, released when dropped (or when the process ends, even by a crash).
+#[derive(Debug)]
+pub struct StateLock {
+    _dir: fs::File,
 }
 
 /// Flush a directory's entries (a rename or a new file in it) to disk.
@@ -448,6 +477,17 @@ mod tests {
         assert!(store.remove_join().unwrap());
         assert!(list(store.root()).is_empty());
         assert!(!store.remove_join().unwrap());
+    }
+
+    #[test]
+    fn only_one_holder_of_the_state_dir_lock_at_a_time() {
+        let temp = tempfile::tempdir().unwrap();
+        let store = MachineStore::open(temp.path().join("state")).unwrap();
+        let first = store.lock().unwrap();
+        assert!(matches!(store.lock(), Err(StoreError::Locked(_))));
+        drop(first);
+        let _again = store.lock().unwrap();
+        assert!(list(store.root()).is_empty(), "no lock file in the store");
     }
 
     #[test]
