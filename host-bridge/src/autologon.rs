@@ -279,7 +279,7 @@ pub fn encrypt(key: &RsaPublicKey, plaintext: &[u8]) -> Result<Vec<u8>, AutoLogo
         .map_err(|e| AutoLogonError::Encrypt(e.to_string()))
 }
 
-/// Write the buffer 0600 into the join directory (temp file, flush, rename).
+/// Write the buffer 0600 into the join directory (temp file, flush, rename, flush the dir).
 fn write_private(store: &MachineStore, bytes: &[u8]) -> Result<(), AutoLogonError> {
     let dir = store.join_dir();
     let temp = dir.join(format!(".{AUTO_LOGON_FILE}.tmp"));
@@ -292,7 +292,9 @@ fn write_private(store: &MachineStore, bytes: &[u8]) -> Result<(), AutoLogonErro
             .open(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        fs::rename(&temp, dir.join(AUTO_LOGON_FILE))
+        fs::rename(&temp, dir.join(AUTO_LOGON_FILE))?;
+        // Flush the join dir so the rename itself is on disk.
+        fs::File::open(&dir)?.sync_all()
     };
     write().map_err(|e| {
         let _ = fs::remove_file(&temp);

@@ -191,7 +191,7 @@ impl std::fmt::Debug for ReadyInfo {
     }
 }
 
-/// Write the ready file atomically (temp file 0600, then rename), so a launcher polling for
+/// Write the ready file atomically (temp file 0600, flushed, renamed, directory flushed), so a launcher polling for
 /// it never reads a half-written secret and no other user can read it at any point.
 pub fn write_ready_file(path: &Path, info: &ReadyInfo) -> std::io::Result<()> {
     let file_name = path
@@ -208,7 +208,13 @@ pub fn write_ready_file(path: &Path, info: &ReadyInfo) -> std::io::Result<()> {
             .open(&temp)?;
         file.write_all(&json)?;
         file.sync_all()?;
-        std::fs::rename(&temp, path)
+        std::fs::rename(&temp, path)?;
+        // Flush the directory so the rename itself is on disk.
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::File::open(dir)?.sync_all()
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&temp);

@@ -307,6 +307,7 @@ impl MachineStore {
             .root
             .join(format!("{LEAVING_PREFIX}{}", uuid::Uuid::new_v4()));
         fs::rename(&join, &doomed).map_err(io_error("cannot move away", &join))?;
+        sync_dir(&self.root)?;
         fs::remove_dir_all(&doomed).map_err(io_error("cannot remove", &doomed))?;
         Ok(true)
     }
@@ -390,7 +391,8 @@ impl StagedJoin {
         self.write_private(JOIN_INFO_FILE, &json)
     }
 
-    /// Make the join visible by renaming the staging dir to `join/`.
+    /// Make the join visible by renaming the staging dir to `join/`, then flush the state dir
+    /// so the rename survives a power loss.
     pub fn commit(mut self) -> Result<PathBuf, StoreError> {
         if self.final_dir.exists() {
             return Err(StoreError::AlreadyJoined);
@@ -398,6 +400,10 @@ impl StagedJoin {
         fs::rename(&self.dir, &self.final_dir)
             .map_err(io_error("cannot commit", &self.final_dir))?;
         self.committed = true;
+        // The rename is durable only once the state dir's entries are on disk.
+        if let Some(root) = self.final_dir.parent() {
+            sync_dir(root)?;
+        }
         Ok(self.final_dir.clone())
     }
 
