@@ -18,10 +18,17 @@ test.afterEach(async () => {
   stack = undefined;
 });
 
-async function signInManaged(page: Page, user: { upn: string; password: string }) {
+/** Settings starts at the sign-in page (`flow::starts_at_sign_in`); OOBE asks first. */
+async function signInManaged(
+  page: Page,
+  user: { upn: string; password: string },
+  flow: 'oobe' | 'settings' = 'oobe',
+) {
   await page.goto(stack!.launchUrl);
-  await page.getByTestId('btn-work').click();
-  await page.getByTestId('btn-join-entra').click();
+  if (flow === 'oobe') {
+    await page.getByTestId('btn-work').click();
+    await page.getByTestId('btn-join-entra').click();
+  }
   await page.getByTestId('input-upn').fill(user.upn);
   await page.getByTestId('btn-next').click();
   await page.getByTestId('input-password').fill(user.password);
@@ -71,7 +78,7 @@ test('a federated OOBE join prepares nothing and says to sign in at the logon sc
 
 test('a managed join from Settings prepares nothing: sign out and in', async ({ page }) => {
   stack = await startStack({ flow: 'settings' });
-  await signInManaged(page, ADELE);
+  await signInManaged(page, ADELE, 'settings');
   await expect(page.getByTestId('btn-sign-out')).toBeVisible();
   await expect(page.getByTestId('done-auto-logon')).toHaveCount(0);
   expect(existsSync(bufferPath())).toBe(false);
