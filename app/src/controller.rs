@@ -204,8 +204,10 @@ impl Controller {
         let (query, fragment) = launch_url_parts();
         match parse_launch(&query, &fragment) {
             Launch::Handoff(endpoint) => {
-                session().save_bridge(&endpoint);
-                forget_fragment(false);
+                // Mid-flow a hand-off is ignored (see `Session::accept_handoff`): the page
+                // carries on with the bridge it started with.
+                let taken = session().accept_handoff(&endpoint, &query);
+                forget_fragment(!taken);
                 self.connect_then(|controller, host| controller.enter(&host));
             }
             Launch::Resume => {

@@ -176,6 +176,27 @@ impl<S: SessionStore> Session<S> {
         self.store.remove(KEY_TERMS_NONCE);
     }
 
+    /// Whether a sign-in or terms round trip is under way: a nonce, state or terms token is
+    /// pending in the session, or the authority's `sCtx` is in `query` (`location.search`).
+    pub fn flow_in_progress(&self, query: &str) -> bool {
+        [KEY_NONCE, KEY_STATE, KEY_TERMS_ID_TOKEN, KEY_TERMS_NONCE]
+            .iter()
+            .any(|key| self.non_empty(key).is_some())
+            || lookup(&pairs(query), "sCtx").is_some()
+    }
+
+    /// Take a launcher's `#bridge=…&secret=…` hand-off, but only when no flow is in progress.
+    /// Mid-flow, a new hand-off could point the app at another local listener, which would
+    /// then receive the id_token (and in OOBE the password): it is ignored. Returns whether
+    /// the endpoint was saved.
+    pub fn accept_handoff(&self, endpoint: &BridgeEndpoint, query: &str) -> bool {
+        if self.flow_in_progress(query) {
+            return false;
+        }
+        self.save_bridge(endpoint);
+        true
+    }
+
     /// Forget everything (the join is over).
     pub fn clear_all(&self) {
         for key in ALL_KEYS {
@@ -612,6 +633,50 @@ mod tests {
                 secret: "s3cr3t".into()
             })
         );
+    }
+
+    #[test]
+    fn a_handoff_mid_flow_does_not_replace_the_bridge() {
+        let first = BridgeEndpoint {
+            url: "ws://127.0.0.1:4100/".into(),
+            secret: "first".into(),
+        };
+        let other = BridgeEndpoint {
+            url: "ws://127.0.0.1:4999/".into(),
+            secret: "other".into(),
+        };
+        let memory = MemoryStore::default();
+        let session = Session::new(&memory);
+        assert!(
+            session.accept_handoff(&first, ""),
+            "a fresh launch is taken"
+        );
+        session.save_pending_sign_in(&PendingSignIn {
+            nonce: "n".into(),
+            state: "s".into(),
+        });
+        assert!(!session.accept_handoff(&other, ""));
+        assert_eq!(session.bridge(), Some(first.clone()));
+        session.clear_pending_sign_in();
+        assert!(
+            !session.accept_handoff(&other, "?sCtx=ctx-1"),
+            "back from authorize"
+        );
+        session.save_pending_terms(&PendingTerms {
+            id_token: "t".into(),
+            nonce: "n".into(),
+        });
+        assert!(
+            !session.accept_handoff(&other, ""),
+            "in the terms round trip"
+        );
+        assert_eq!(session.bridge(), Some(first));
+        session.clear_pending_terms();
+        assert!(
+            session.accept_handoff(&other, ""),
+            "no flow in progress any more"
+        );
+        assert_eq!(session.bridge(), Some(other));
     }
 
     #[test]

@@ -15,8 +15,9 @@ use cxh_wire::oidc::{IdTokenClaims, Jwks};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
-/// Clock skew tolerated between the device and the authority.
-pub const CLOCK_SKEW_SECS: i64 = 5 * 60;
+/// Clock skew tolerated between the device and the authority: the protocol-wide
+/// [`cxh_wire::consts::CLOCK_SKEW_SECS`], the same the bridge allows.
+pub const CLOCK_SKEW_SECS: i64 = cxh_wire::consts::CLOCK_SKEW_SECS as i64;
 
 /// Why an answer was refused. The text is shown on the error page, so it names the rule that
 /// failed and never includes the token itself.

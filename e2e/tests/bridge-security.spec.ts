@@ -5,6 +5,8 @@
 import { test, expect } from '@playwright/test';
 import { startStack, Stack } from './support/stack';
 import { createServer, Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 let stack: Stack;
 test.beforeEach(async () => { stack = await startStack(); });
@@ -27,15 +29,27 @@ async function probe(page: import('@playwright/test').Page, wsUrl: string, frame
 }
 
 test('a page of another origin cannot open the bridge socket', async ({ page }) => {
+  const hello = JSON.stringify({ type: 'hello', protocol: 1, secret: stack.secret });
+  // Positive control: from the allowed origin the same probe opens and is welcomed, so a
+  // refusal below is the origin check and not a bridge that is down or a wrong URL.
+  await page.goto(`${stack.authority}/common/.well-known/openid-configuration`);
+  const allowed = await probe(page, stack.wsUrl, hello);
+  expect(allowed.opened).toBe(true);
+  expect(JSON.parse(allowed.messages[0]).type).toBe('welcome');
+
   const other: Server = createServer((_, res) => res.end('<!doctype html><title>other</title>'));
   await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
   const port = (other.address() as { port: number }).port;
   try {
     await page.goto(`http://127.0.0.1:${port}/`);
-    const hello = JSON.stringify({ type: 'hello', protocol: 1, secret: stack.secret });
     const result = await probe(page, stack.wsUrl, hello);
     expect(result.opened).toBe(false);
     expect(result.messages).toHaveLength(0);
+    // And the bridge itself says it refused this very origin.
+    const bridgeLog = join(stack.dir, 'bridge.log');
+    await expect
+      .poll(() => readFileSync(bridgeLog, 'utf8'))
+      .toMatch(new RegExp(`refused a WebSocket from an origin not in the allowlist.*127\\.0\\.0\\.1:${port}`));
   } finally {
     other.close();
   }

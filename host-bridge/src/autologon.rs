@@ -6,7 +6,8 @@
 //! Protection of the password:
 //! - it arrives in `prepare_auto_logon` (OOBE only; the user's realm is checked at the authority
 //!   with `api-version=1.0` and must be Managed) and waits in memory in a [`Zeroizing`] buffer,
-//!   at most [`PENDING_LIFETIME`], never written or logged ([`cxh_wire::bridge::Redacted`] keeps
+//!   at most [`PENDING_LIFETIME`] (a timer zeroizes it then, join or not; a password for a
+//!   user whose join already started is dropped at once), never written or logged ([`cxh_wire::bridge::Redacted`] keeps
 //!   it out of `Debug`);
 //! - when a join succeeds for the same user with a non-federated token, it is encrypted with
 //!   RSA-OAEP (SHA-256) to the device's transport key (in the TPM when there is one) and only the
@@ -21,7 +22,7 @@
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -57,6 +58,8 @@ pub enum AutoLogonError {
     BadInput,
     #[error("the buffer cannot be encrypted: {0}")]
     Encrypt(String),
+    #[error("a join for this user is already under way; the password came too late")]
+    JoinUnderWay,
     #[error("the buffer cannot be written: {0}")]
     Write(String),
 }
@@ -66,13 +69,32 @@ struct Pending {
     upn: String,
     password: Zeroizing<String>,
     since: Instant,
+    /// Which `hold` put it there: the expiry timer of an earlier hold leaves it alone.
+    generation: u64,
+}
+
+/// What the slot holds, behind one lock.
+#[derive(Default)]
+struct SlotState {
+    pending: Option<Pending>,
+    /// Counts holds, so each expiry timer knows whether its entry is still the one held.
+    generation: u64,
+    /// The user whose join is under way: a password for them arriving now comes too late.
+    joining: Option<String>,
 }
 
 /// The bridge-wide slot (the page hands the password over on one connection, the join runs on
-/// another after the sign-in round trip).
-#[derive(Default)]
+/// another after the sign-in round trip). Cloning shares the slot.
+#[derive(Clone)]
 pub struct AutoLogonSlot {
-    pending: Mutex<Option<Pending>>,
+    state: Arc<Mutex<SlotState>>,
+    lifetime: Duration,
+}
+
+impl Default for AutoLogonSlot {
+    fn default() -> Self {
+        AutoLogonSlot::with_lifetime(PENDING_LIFETIME)
+    }
 }
 
 /// What is written to disk: the user and the ciphertext, never the password.
@@ -88,38 +110,91 @@ pub struct AutoLogonFile {
 }
 
 impl AutoLogonSlot {
-    /// Hold `password` for `upn`, replacing (and zeroizing) any earlier one.
-    pub fn hold(&self, upn: &str, password: Zeroizing<String>) {
-        let mut slot = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        *slot = Some(Pending {
-            upn: upn.trim().to_string(),
-            password,
-            since: Instant::now(),
-        });
+    /// A slot whose passwords are discarded `lifetime` after they arrive ([`PENDING_LIFETIME`]
+    /// in the bridge; tests use less).
+    pub fn with_lifetime(lifetime: Duration) -> Self {
+        AutoLogonSlot {
+            state: Arc::new(Mutex::new(SlotState::default())),
+            lifetime,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hold `password` for `upn`, replacing (and zeroizing) any earlier one, and start a timer
+    /// that zeroizes it after the lifetime even if no join ever comes. A password for a user
+    /// whose join has already started is dropped at once (it could only linger unused):
+    /// returns whether it is held.
+    pub fn hold(&self, upn: &str, password: Zeroizing<String>) -> bool {
+        let upn = upn.trim().to_string();
+        let generation = {
+            let mut state = self.lock();
+            if state
+                .joining
+                .as_deref()
+                .is_some_and(|joining| joining.eq_ignore_ascii_case(&upn))
+            {
+                drop(password);
+                return false;
+            }
+            state.generation += 1;
+            let generation = state.generation;
+            state.pending = Some(Pending {
+                upn,
+                password,
+                since: Instant::now(),
+                generation,
+            });
+            generation
+        };
+        // Without a runtime (plain unit tests) the freshness check in `take_for` still holds.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (state, lifetime) = (self.state.clone(), self.lifetime);
+            runtime.spawn(async move {
+                tokio::time::sleep(lifetime).await;
+                let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+                if state
+                    .pending
+                    .as_ref()
+                    .is_some_and(|p| p.generation == generation)
+                {
+                    // Dropping the entry zeroizes the password.
+                    state.pending = None;
+                    tracing::info!(
+                        "an automatic sign-in password expired unused and was discarded"
+                    );
+                }
+            });
+        }
+        true
+    }
+
+    /// A join for `upn` has started: from now on a password for them is not taken.
+    pub fn join_started(&self, upn: &str) {
+        self.lock().joining = Some(upn.trim().to_string());
+    }
+
+    /// The join has ended (either way): passwords may be held again.
+    pub fn join_ended(&self) {
+        self.lock().joining = None;
     }
 
     /// Drop (zeroize) whatever is held.
     pub fn discard(&self) {
-        let mut slot = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        *slot = None;
+        self.lock().pending = None;
     }
 
     /// Whether a password is held (for tests and status; never the value).
     pub fn is_holding(&self) -> bool {
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+        self.lock().pending.is_some()
     }
 
     /// Take the password if it is for `upn` and still fresh; anything else is discarded.
     fn take_for(&self, upn: &str) -> Option<Zeroizing<String>> {
-        let held = self
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()?;
-        let fresh = held.since.elapsed() <= PENDING_LIFETIME;
+        let held = self.lock().pending.take()?;
+        let fresh = held.since.elapsed() <= self.lifetime;
         (fresh && held.upn.eq_ignore_ascii_case(upn.trim())).then_some(held.password)
     }
 }
@@ -204,7 +279,7 @@ pub fn encrypt(key: &RsaPublicKey, plaintext: &[u8]) -> Result<Vec<u8>, AutoLogo
         .map_err(|e| AutoLogonError::Encrypt(e.to_string()))
 }
 
-/// Write the buffer 0600 into the join directory (temp file, flush, rename).
+/// Write the buffer 0600 into the join directory (temp file, flush, rename, flush the dir).
 fn write_private(store: &MachineStore, bytes: &[u8]) -> Result<(), AutoLogonError> {
     let dir = store.join_dir();
     let temp = dir.join(format!(".{AUTO_LOGON_FILE}.tmp"));
@@ -217,7 +292,9 @@ fn write_private(store: &MachineStore, bytes: &[u8]) -> Result<(), AutoLogonErro
             .open(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        fs::rename(&temp, dir.join(AUTO_LOGON_FILE))
+        fs::rename(&temp, dir.join(AUTO_LOGON_FILE))?;
+        // Flush the join dir so the rename itself is on disk.
+        fs::File::open(&dir)?.sync_all()
     };
     write().map_err(|e| {
         let _ = fs::remove_file(&temp);
@@ -253,6 +330,45 @@ mod tests {
             Some("pw")
         );
         assert!(slot.take_for("adele@contoso.com").is_none());
+    }
+
+    #[test]
+    fn an_expired_password_is_not_given_out() {
+        let slot = AutoLogonSlot::with_lifetime(Duration::from_millis(1));
+        slot.hold("adele@contoso.com", Zeroizing::new("pw".into()));
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(slot.take_for("adele@contoso.com").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_password_no_join_takes_is_discarded_after_the_lifetime() {
+        let slot = AutoLogonSlot::with_lifetime(Duration::from_millis(400));
+        assert!(slot.hold("adele@contoso.com", Zeroizing::new("first".into())));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        // A newer password restarts the clock: the first timer must not drop it.
+        assert!(slot.hold("adele@contoso.com", Zeroizing::new("second".into())));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(
+            slot.is_holding(),
+            "the first hold's timer dropped the newer password"
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(
+            !slot.is_holding(),
+            "nobody took it, and the lifetime is over"
+        );
+    }
+
+    #[test]
+    fn a_password_arriving_after_its_users_join_started_is_dropped() {
+        let slot = AutoLogonSlot::default();
+        slot.join_started("Adele@contoso.com");
+        assert!(!slot.hold("adele@contoso.com", Zeroizing::new("pw".into())));
+        assert!(!slot.is_holding());
+        assert!(slot.hold("megan@contoso.com", Zeroizing::new("pw".into())));
+        slot.join_ended();
+        assert!(slot.hold("adele@contoso.com", Zeroizing::new("pw".into())));
+        assert!(slot.is_holding());
     }
 
     #[test]

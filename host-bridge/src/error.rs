@@ -38,6 +38,13 @@ pub enum JoinError {
     },
     #[error("internal error: {0}")]
     Internal(String),
+    /// DRS registered the device, then a later phase failed; says whether the device object
+    /// was removed from the tenant again. Kind and phase are those of the failure.
+    #[error("{source}; {cloud}")]
+    AfterRegistration {
+        source: Box<JoinError>,
+        cloud: CloudCleanup,
+    },
     /// Registration succeeded; the MDM enrollment after it did not.
     #[error("the device is joined (device id {device_id}) but not managed: the MDM enrollment failed: {source}")]
     JoinedNotManaged {
@@ -45,6 +52,35 @@ pub enum JoinError {
         #[source]
         source: crate::mdm::MdmError,
     },
+}
+
+/// What became of the device object DRS created, when the join failed after registering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloudCleanup {
+    /// The DELETE succeeded: the tenant holds nothing of this join.
+    Removed { device_id: String },
+    /// The DELETE failed: the device object stays in the tenant.
+    NotRemoved { device_id: String, reason: String },
+    /// The certificate names no device id, so there was nothing to address a DELETE to.
+    UnknownDevice,
+}
+
+impl std::fmt::Display for CloudCleanup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CloudCleanup::Removed { device_id } => write!(
+                f,
+                "the device object {device_id} the registration created was removed from the tenant again"
+            ),
+            CloudCleanup::NotRemoved { device_id, reason } => write!(
+                f,
+                "the device object {device_id} the registration created could not be removed from the tenant ({reason}); an administrator must delete it"
+            ),
+            CloudCleanup::UnknownDevice => f.write_str(
+                "the device object the registration created could not be identified and remains in the tenant; an administrator must delete it",
+            ),
+        }
+    }
 }
 
 impl JoinError {
@@ -62,6 +98,7 @@ impl JoinError {
             JoinError::Store { .. } => BridgeErrorKind::Store,
             JoinError::Internal(_) => BridgeErrorKind::Internal,
             JoinError::JoinedNotManaged { .. } => BridgeErrorKind::JoinedNotManaged,
+            JoinError::AfterRegistration { source, .. } => source.kind(),
         }
     }
 
@@ -79,6 +116,7 @@ impl JoinError {
             JoinError::CertificateInstall(_) => Some(JoinPhase::InstallingCertificate),
             JoinError::Store { phase, .. } => Some(*phase),
             JoinError::JoinedNotManaged { source, .. } => Some(source.phase()),
+            JoinError::AfterRegistration { source, .. } => source.phase(),
         }
     }
 

@@ -14,19 +14,23 @@ use cxh_wire::discovery::DiscoveryDocument;
 use cxh_wire::key_attestation::KeyAttestation;
 use cxh_wire::oidc::{AccessTokenClaims, IdTokenClaims};
 use cxh_wire::registration::RegistrationResponse;
+use der::Decode;
 use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 
 use crate::config::BridgeConfig;
 use crate::csr::build_device_csr;
 use crate::discovery::{discover, upn_domain};
-use crate::error::JoinError;
+use crate::error::{CloudCleanup, JoinError};
 use crate::keys::{KeyError, KeyProvider, KeyPurpose, ProviderKey};
-use crate::registration::{attach_attestation, build_request, register, DeviceFacts};
+use crate::registration::{
+    attach_attestation, build_request, delete_device, device_url, register, DeviceFacts,
+};
 use crate::secret::Secret;
 use crate::store::{
-    check_certificate, CertificateError, CertificateValidity, CheckedCertificate, JoinInfo,
-    KeyFacts, MachineStore, StagedJoin, StoreError, TenantFacts, UserFacts,
+    check_certificate, subject_common_name, CertificateError, CertificateValidity,
+    CheckedCertificate, JoinInfo, KeyFacts, MachineStore, StagedJoin, StoreError, TenantFacts,
+    UserFacts,
 };
 
 /// Who is joining the device, from a token the bridge has validated.
@@ -148,12 +152,50 @@ pub async fn run_join(
     let response = register(&ctx.http, join_endpoint, &identity.bearer, &request).await?;
     progress(JoinPhase::Registering, PhaseState::Completed);
 
+    // From here on the tenant holds a device object: a failure must take it back out.
+    match finish_join(
+        ctx,
+        identity,
+        &discovery,
+        staged,
+        &response,
+        &keys,
+        &attestation,
+        progress,
+    ) {
+        Ok(info) => {
+            tracing::info!(device_id = %info.device_id, thumbprint = %info.thumbprint, "device joined");
+            Ok(join_result(&info))
+        }
+        Err(error) => {
+            let cloud = undo_registration(ctx, join_endpoint, &identity.bearer, &response).await;
+            Err(JoinError::AfterRegistration {
+                source: Box::new(error),
+                cloud,
+            })
+        }
+    }
+}
+
+/// The phases after DRS answered: install the certificate, write the join info, commit.
+/// On error the staging dir is dropped (removed) before this returns.
+#[allow(clippy::too_many_arguments)]
+fn finish_join(
+    ctx: &JoinContext,
+    identity: &JoinIdentity,
+    discovery: &DiscoveryDocument,
+    staged: StagedJoin,
+    response: &RegistrationResponse,
+    keys: &JoinKeys,
+    attestation: &Option<KeyAttestation>,
+    progress: &mut Progress<'_>,
+) -> Result<JoinInfo, JoinError> {
     progress(JoinPhase::InstallingCertificate, PhaseState::Started);
-    let certificate = install_certificate(&staged, &response, keys.device.as_ref())?;
+    let certificate = install_certificate(&staged, response, keys.device.as_ref())?;
     progress(JoinPhase::InstallingCertificate, PhaseState::Completed);
 
     progress(JoinPhase::SavingJoinInfo, PhaseState::Started);
-    let mut info = join_info(ctx, identity, &discovery, &certificate, &keys);
+    let mut info = join_info(ctx, identity, discovery, &certificate, keys);
     info.key.transport_key_attested = attestation.is_some();
     staged
         .write_join_info(&info)
@@ -162,9 +204,48 @@ pub async fn run_join(
         .commit()
         .map_err(|e| store_error(JoinPhase::SavingJoinInfo, e))?;
     progress(JoinPhase::SavingJoinInfo, PhaseState::Completed);
+    Ok(info)
+}
 
-    tracing::info!(device_id = %info.device_id, thumbprint = %info.thumbprint, "device joined");
-    Ok(join_result(&info))
+/// Best effort: DELETE the device object the registration created, with the same bearer.
+/// The device id is the certificate's CN, read without the checks that may have refused it.
+async fn undo_registration(
+    ctx: &JoinContext,
+    join_endpoint: &str,
+    bearer: &Secret,
+    response: &RegistrationResponse,
+) -> CloudCleanup {
+    let Some(device_id) = registered_device_id(response) else {
+        tracing::error!("a join failed after registration and the device id is unknown: the device object remains in the tenant");
+        return CloudCleanup::UnknownDevice;
+    };
+    let outcome = match device_url(join_endpoint, &device_id) {
+        Ok(url) => delete_device(&ctx.http, url, Some(bearer)).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(()) => {
+            tracing::warn!(%device_id, "a join failed after registration; the device object was removed again");
+            CloudCleanup::Removed { device_id }
+        }
+        Err(e) => {
+            tracing::error!(%device_id, error = %e, "a join failed after registration; the device object could not be removed");
+            CloudCleanup::NotRemoved {
+                device_id,
+                reason: e.to_string(),
+            }
+        }
+    }
+}
+
+/// The device id DRS put in the certificate's subject CN, if it is one (a GUID).
+fn registered_device_id(response: &RegistrationResponse) -> Option<String> {
+    let der = STANDARD.decode(response.certificate.raw_body.trim()).ok()?;
+    let certificate = x509_cert::Certificate::from_der(&der).ok()?;
+    let cn = subject_common_name(&certificate).ok()?;
+    uuid::Uuid::parse_str(&cn)
+        .ok()
+        .map(|id| id.hyphenated().to_string())
 }
 
 /// A store failure in a phase; "already joined" stays its own answer.

@@ -357,9 +357,28 @@ fn read_password_from_stdin() -> Result<Secret> {
 
 async fn leave(args: LeaveArgs) -> Result<()> {
     let store = MachineStore::at(&args.state_dir);
-    let Some(info) = store.load_join_info()? else {
+    if !store.root().exists() {
         println!("This device is not joined; nothing to leave.");
         return Ok(());
+    }
+    let _lock = store.lock()?;
+    let info = match store.load_join_info() {
+        Ok(Some(info)) => info,
+        Ok(None) | Err(_) if store.is_joined() => {
+            // A join dir without readable join info: no device id to delete at DRS, but the
+            // local half must go or it blocks every later join.
+            store.remove_join()?;
+            host_bridge::mdm::store::remove(&store)?;
+            println!("Removed a local join whose join info was missing or unreadable; its device object (if any) was not deleted at DRS.");
+            return Ok(());
+        }
+        Ok(None) => {
+            // An mdm/ a crashed leave left behind goes too.
+            host_bridge::mdm::store::remove(&store)?;
+            println!("This device is not joined; nothing to leave.");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
     };
     let authority = parse_base_url(
         "authority",
@@ -400,8 +419,10 @@ async fn leave(args: LeaveArgs) -> Result<()> {
             }
         }
     }
-    host_bridge::mdm::store::remove(&store)?;
+    // join/ is the source of truth, so it goes first: a crash after it leaves a device that
+    // is not joined, with an inert mdm/ that the next leave removes.
     store.remove_join()?;
+    host_bridge::mdm::store::remove(&store)?;
     println!(
         "Local join removed: keys, certificate and join info of device {} are gone.",
         info.device_id
@@ -451,6 +472,7 @@ async fn join(args: JoinArgs) -> Result<()> {
     }
     let http = build_client(config.ca_file.as_deref())?;
     let store = MachineStore::open(&config.state_dir)?;
+    let _lock = store.lock()?;
     store.sweep_leftovers();
     let validator = TokenValidator::new(http.clone(), config.authority.clone());
     let total = Instant::now();
@@ -512,6 +534,7 @@ fn tpm_bench(args: TpmBenchArgs) -> Result<()> {
 async fn mdm_enroll(args: MdmEnrollArgs) -> Result<()> {
     let password = read_password_from_stdin()?;
     let store = MachineStore::open(&args.state_dir)?;
+    let _lock = store.lock()?;
     let Some(info) = store.load_join_info()? else {
         bail!("this device is not joined; join first");
     };

@@ -141,15 +141,39 @@ pub async fn unregister(
     bearer: Option<&Secret>,
 ) -> Result<(), RegistrationError> {
     let url = crate::config::endpoint(drs, &format!("EnrollmentServer/device/{device_id}"));
+    let url = Url::parse(&url).map_err(|_| RegistrationError::BadEndpoint(url.clone()))?;
+    delete_device(http, url, bearer).await
+}
+
+/// `{JoinEndpoint}{deviceId}`: the device object under the join endpoint discovery named
+/// (`…/EnrollmentServer/device/` + id), the object a registration there created.
+pub fn device_url(join_endpoint: &str, device_id: &str) -> Result<Url, RegistrationError> {
+    let bad = || RegistrationError::BadEndpoint(join_endpoint.to_string());
+    let mut url = Url::parse(join_endpoint).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") || uuid::Uuid::parse_str(device_id).is_err() {
+        return Err(bad());
+    }
+    url.set_query(None);
+    let path = format!("{}/{device_id}", url.path().trim_end_matches('/'));
+    url.set_path(&path);
+    Ok(url)
+}
+
+/// DELETE one device object; any 2xx is success, a refusal carries the service's reason.
+pub async fn delete_device(
+    http: &reqwest::Client,
+    url: Url,
+    bearer: Option<&Secret>,
+) -> Result<(), RegistrationError> {
     let mut request = http
-        .delete(&url)
+        .delete(url.clone())
         .header("client-request-id", uuid::Uuid::new_v4().to_string())
         .header(reqwest::header::ACCEPT, "application/json");
     if let Some(bearer) = bearer {
         request = request.bearer_auth(bearer.expose());
     }
     let unreachable = |e: reqwest::Error| RegistrationError::Unreachable {
-        url: url.clone(),
+        url: url.to_string(),
         reason: e.to_string(),
     };
     let response = request.send().await.map_err(unreachable)?;
@@ -211,6 +235,23 @@ mod tests {
             "https://enterpriseregistration.windows.net/EnrollmentServer/device/?api-version=2.0"
         );
         assert!(registration_url("not a url").is_err());
+    }
+
+    #[test]
+    fn the_device_object_sits_under_the_join_endpoint() {
+        let id = "7e980ad9-b86d-4306-9425-9ac066f4b3c1";
+        let url = device_url("https://drs.example/EnrollmentServer/device/", id).unwrap();
+        assert_eq!(
+            url.as_str(),
+            format!("https://drs.example/EnrollmentServer/device/{id}")
+        );
+        let url = device_url("https://drs.example/EnrollmentServer/device?x=1", id).unwrap();
+        assert_eq!(
+            url.as_str(),
+            format!("https://drs.example/EnrollmentServer/device/{id}")
+        );
+        assert!(device_url("https://drs.example/EnrollmentServer/device/", "../x").is_err());
+        assert!(device_url("file:///EnrollmentServer/device/", id).is_err());
     }
 
     #[test]

@@ -8,9 +8,11 @@ use std::fmt;
 use base64::Engine;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
 
-/// A secret value; reading it requires the explicit [`Secret::expose`].
-#[derive(Clone, PartialEq, Eq)]
+/// A secret value; reading it requires the explicit [`Secret::expose`]. It has no `==`
+/// (comparing is [`Secret::matches`], in constant time) and its memory is wiped on drop.
+#[derive(Clone)]
 pub struct Secret(String);
 
 impl Secret {
@@ -37,6 +39,12 @@ impl Secret {
     }
 }
 
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")
@@ -56,7 +64,7 @@ mod tests {
             .expose()
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-        assert_ne!(a, b);
+        assert_ne!(a.expose(), b.expose());
     }
 
     #[test]

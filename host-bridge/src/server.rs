@@ -29,7 +29,7 @@ use crate::join::JoinContext;
 use crate::keys::KeyProvider;
 use crate::secret::Secret;
 use crate::session;
-use crate::store::{MachineStore, StoreError};
+use crate::store::{MachineStore, StateLock, StoreError};
 use crate::token::TokenValidator;
 
 /// Protocol frames are small (the largest is a token): refuse anything bigger.
@@ -62,10 +62,14 @@ pub struct BridgeState {
     pub join_lock: Arc<Mutex<()>>,
     /// The OOBE automatic sign-in password waiting for its join (zeroized memory only).
     pub auto_logon: crate::autologon::AutoLogonSlot,
+    /// The state dir's lock, held as long as the bridge lives: no `join`, `leave` or
+    /// `mdm-enroll` can change the store under it.
+    _state_lock: StateLock,
 }
 
 impl BridgeState {
-    /// Prepare the state: HTTP client, machine store (created 0700, crash leftovers swept).
+    /// Prepare the state: HTTP client, machine store (created 0700, locked, then crash
+    /// leftovers swept: with the lock held no other process can own a staging dir).
     pub fn new(
         config: BridgeConfig,
         secret: Secret,
@@ -74,6 +78,7 @@ impl BridgeState {
         config.require_allowed_origins()?;
         let http = build_client(config.ca_file.as_deref())?;
         let store = MachineStore::open(&config.state_dir)?;
+        let state_lock = store.lock()?;
         store.sweep_leftovers();
         let validator = TokenValidator::new(http.clone(), config.authority.clone());
         let join = JoinContext {
@@ -89,6 +94,7 @@ impl BridgeState {
             validator,
             join_lock: Arc::new(Mutex::new(())),
             auto_logon: Default::default(),
+            _state_lock: state_lock,
         })
     }
 }
@@ -167,14 +173,25 @@ pub async fn start(state: BridgeState, listen: SocketAddr) -> Result<RunningBrid
 }
 
 /// What a launcher needs to open the page: written to the ready file (0600), never to stdout.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` leaves the secret out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadyInfo {
     pub ws_url: String,
     pub secret: String,
     pub pid: u32,
 }
 
-/// Write the ready file atomically (temp file 0600, then rename), so a launcher polling for
+impl std::fmt::Debug for ReadyInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadyInfo")
+            .field("ws_url", &self.ws_url)
+            .field("secret", &"[redacted]")
+            .field("pid", &self.pid)
+            .finish()
+    }
+}
+
+/// Write the ready file atomically (temp file 0600, flushed, renamed, directory flushed), so a launcher polling for
 /// it never reads a half-written secret and no other user can read it at any point.
 pub fn write_ready_file(path: &Path, info: &ReadyInfo) -> std::io::Result<()> {
     let file_name = path
@@ -191,10 +208,33 @@ pub fn write_ready_file(path: &Path, info: &ReadyInfo) -> std::io::Result<()> {
             .open(&temp)?;
         file.write_all(&json)?;
         file.sync_all()?;
-        std::fs::rename(&temp, path)
+        std::fs::rename(&temp, path)?;
+        // Flush the directory so the rename itself is on disk.
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::File::open(dir)?.sync_all()
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
     written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_info_debug_leaves_the_secret_out() {
+        let info = ReadyInfo {
+            ws_url: "ws://127.0.0.1:1/".into(),
+            secret: "per-launch-s3cret".into(),
+            pid: 7,
+        };
+        let shown = format!("{info:?} {info:#?}");
+        assert!(!shown.contains("per-launch-s3cret"), "{shown}");
+        assert!(shown.contains("ws://127.0.0.1:1/"));
+    }
 }

@@ -193,9 +193,16 @@ fn prepare_auto_logon(
             &password,
         )
         .await;
-        let answer = match checked {
+        // The password moves into the slot or is dropped (zeroized) here, either way.
+        let held = checked.and_then(|()| {
+            if state.auto_logon.hold(&upn, password) {
+                Ok(())
+            } else {
+                Err(crate::autologon::AutoLogonError::JoinUnderWay)
+            }
+        });
+        let answer = match held {
             Ok(()) => {
-                state.auto_logon.hold(&upn, password);
                 tracing::info!(upn = %upn, "automatic sign-in password held for the join");
                 ServerMessage::AutoLogonBuffer {
                     accepted: true,
@@ -203,7 +210,6 @@ fn prepare_auto_logon(
                 }
             }
             Err(error) => {
-                drop(password);
                 tracing::info!(upn = %upn, %error, "automatic sign-in refused");
                 ServerMessage::AutoLogonBuffer {
                     accepted: false,
@@ -240,6 +246,7 @@ fn start_join(
     tokio::spawn(async move {
         let _one_join_at_a_time = guard;
         let outcome = join_with_token(&state, &id_token, &nonce, mdm_grant, &outbox).await;
+        state.auto_logon.join_ended();
         let message = match outcome {
             Ok(result) => ServerMessage::Joined { result },
             Err(error) => {
@@ -267,6 +274,7 @@ async fn join_with_token(
         .validate_id_token(id_token.expose(), nonce)
         .await?;
     tracing::info!(upn = %claims.upn, tenant = %claims.tid, "starting a join");
+    state.auto_logon.join_started(&claims.upn);
     let identity = JoinIdentity::from_id_token(id_token.expose(), &claims);
     let mut progress = |phase, state| {
         let _ = outbox.send(ServerMessage::Progress { phase, state });

@@ -44,6 +44,10 @@ pub enum StoreError {
     },
     #[error("the device is already joined")]
     AlreadyJoined,
+    #[error(
+        "another host-bridge process (serve, join, leave or mdm-enroll) is using the state dir {0}"
+    )]
+    Locked(String),
     #[error("join-info.json is unreadable: {0}")]
     BadJoinInfo(String),
     #[error("the returned certificate was refused: {0}")]
@@ -230,8 +234,10 @@ impl MachineStore {
         self.root.join(JOIN_DIR)
     }
 
+    /// Whether `join/` exists, readable or not: the same test [`StagedJoin::commit`] makes,
+    /// so a half-present join (say, without its join info) still stops a new join before DRS.
     pub fn is_joined(&self) -> bool {
-        self.join_dir().join(JOIN_INFO_FILE).is_file()
+        self.join_dir().exists()
     }
 
     /// The committed join info, if the device is joined.
@@ -271,6 +277,25 @@ impl MachineStore {
         })
     }
 
+    /// Take the state dir's exclusive advisory lock (`flock` on the directory itself, so no
+    /// lock file appears in the store), or fail at once with [`StoreError::Locked`] when
+    /// another process holds it. `serve` holds it for its lifetime; `join`, `leave` and
+    /// `mdm-enroll` for their run, so they never interleave. Readers (`status`) take none.
+    pub fn lock(&self) -> Result<StateLock, StoreError> {
+        let dir = fs::File::open(&self.root).map_err(io_error("cannot open", &self.root))?;
+        match dir.try_lock() {
+            Ok(()) => Ok(StateLock { _dir: dir }),
+            Err(fs::TryLockError::WouldBlock) => {
+                Err(StoreError::Locked(self.root.display().to_string()))
+            }
+            Err(fs::TryLockError::Error(source)) => Err(StoreError::Io {
+                action: "cannot lock",
+                path: self.root.display().to_string(),
+                source,
+            }),
+        }
+    }
+
     /// Remove the committed join. The directory is renamed away first so that a crash
     /// halfway never leaves a half-deleted join that still looks joined.
     pub fn remove_join(&self) -> Result<bool, StoreError> {
@@ -282,6 +307,7 @@ impl MachineStore {
             .root
             .join(format!("{LEAVING_PREFIX}{}", uuid::Uuid::new_v4()));
         fs::rename(&join, &doomed).map_err(io_error("cannot move away", &join))?;
+        sync_dir(&self.root)?;
         fs::remove_dir_all(&doomed).map_err(io_error("cannot remove", &doomed))?;
         Ok(true)
     }
@@ -290,17 +316,36 @@ impl MachineStore {
     /// the process that owns the state dir (serve, join), never from a reader like status:
     /// a running join's staging dir looks exactly like a leftover.
     pub fn sweep_leftovers(&self) {
+        crate::mdm::store::recover(self);
         let Ok(entries) = fs::read_dir(&self.root) else {
             return;
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with(STAGING_PREFIX) || name.starts_with(LEAVING_PREFIX) {
-                tracing::warn!(dir = %name, "removing a join left unfinished by an earlier run");
-                let _ = fs::remove_dir_all(entry.path());
+                tracing::warn!(entry = %name, "removing a write left unfinished by an earlier run");
+                let path = entry.path();
+                let _ = if path.is_dir() {
+                    fs::remove_dir_all(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
             }
         }
     }
+}
+
+/// The state dir's lock, released when dropped (or when the process ends, even by a crash).
+#[derive(Debug)]
+pub struct StateLock {
+    _dir: fs::File,
+}
+
+/// Flush a directory's entries (a rename or a new file in it) to disk.
+pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error("cannot flush", dir))
 }
 
 /// A join under construction; removed on drop unless [`StagedJoin::commit`] succeeded.
@@ -346,7 +391,8 @@ impl StagedJoin {
         self.write_private(JOIN_INFO_FILE, &json)
     }
 
-    /// Make the join visible by renaming the staging dir to `join/`.
+    /// Make the join visible by renaming the staging dir to `join/`, then flush the state dir
+    /// so the rename survives a power loss.
     pub fn commit(mut self) -> Result<PathBuf, StoreError> {
         if self.final_dir.exists() {
             return Err(StoreError::AlreadyJoined);
@@ -354,6 +400,10 @@ impl StagedJoin {
         fs::rename(&self.dir, &self.final_dir)
             .map_err(io_error("cannot commit", &self.final_dir))?;
         self.committed = true;
+        // The rename is durable only once the state dir's entries are on disk.
+        if let Some(root) = self.final_dir.parent() {
+            sync_dir(root)?;
+        }
         Ok(self.final_dir.clone())
     }
 
@@ -433,6 +483,17 @@ mod tests {
         assert!(store.remove_join().unwrap());
         assert!(list(store.root()).is_empty());
         assert!(!store.remove_join().unwrap());
+    }
+
+    #[test]
+    fn only_one_holder_of_the_state_dir_lock_at_a_time() {
+        let temp = tempfile::tempdir().unwrap();
+        let store = MachineStore::open(temp.path().join("state")).unwrap();
+        let first = store.lock().unwrap();
+        assert!(matches!(store.lock(), Err(StoreError::Locked(_))));
+        drop(first);
+        let _again = store.lock().unwrap();
+        assert!(list(store.root()).is_empty(), "no lock file in the store");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! The page already checked its id_token, but the bridge is the one that creates keys and
 //! writes machine state, so it trusts nothing it did not verify itself: the signature against
 //! the authority's published keys (openid-configuration -> `jwks_uri`, key chosen by `kid`,
-//! RS256 only), the v1 issuer of the token's own tenant, the audience, `exp`/`nbf` with 60 s
-//! of clock skew, and for id_tokens the nonce of the sign-in request.
+//! RS256 only), the v1 issuer of the token's own tenant, the audience, `exp`/`nbf` with
+//! [`CLOCK_SKEW_SECS`] of clock skew (the value the app uses too, from `cxh_wire::consts`), and for id_tokens the nonce of the sign-in request.
 
 use cxh_wire::consts::{issuer_for, DRS_CLIENT_ID, DRS_RESOURCE_ID};
 use cxh_wire::oidc::{AccessTokenClaims, IdTokenClaims, Jwks, OpenIdConfiguration};
@@ -15,8 +15,8 @@ use url::Url;
 
 use crate::config::endpoint;
 
-/// Allowed clock skew between the authority and this machine.
-pub const CLOCK_SKEW_SECS: u64 = 60;
+/// Allowed clock skew between the authority and this machine (the protocol-wide value).
+pub use cxh_wire::consts::CLOCK_SKEW_SECS;
 
 #[derive(Debug, Error)]
 pub enum TokenError {
@@ -192,5 +192,16 @@ fn map_jwt_error(error: jsonwebtoken::errors::Error) -> TokenError {
             TokenError::Malformed
         }
         other => TokenError::Claims(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bridge_allows_the_same_five_minutes_of_skew_as_the_app() {
+        assert_eq!(cxh_wire::consts::CLOCK_SKEW_SECS, 300);
+        assert_eq!(validation_for(DRS_CLIENT_ID).leeway, 300);
     }
 }

@@ -162,6 +162,13 @@ fn serve_writes_a_private_ready_file_and_keeps_the_secret_off_stdout() {
     let text = std::fs::read_to_string(&ready).expect("ready file written");
     let info: ReadyInfo = serde_json::from_str(&text).unwrap();
     let mode = std::fs::metadata(&ready).unwrap().permissions().mode() & 0o777;
+    // While serve holds the state dir, leave (and join) cannot interleave with it.
+    let leave = Command::new(env!("CARGO_BIN_EXE_host-bridge"))
+        .arg("leave")
+        .arg("--state-dir")
+        .arg(temp.path().join("state"))
+        .output()
+        .unwrap();
     let child_pid = child.id();
     terminate(child_pid);
     let output = child.wait_with_output().unwrap();
@@ -181,6 +188,12 @@ fn serve_writes_a_private_ready_file_and_keeps_the_secret_off_stdout() {
     );
     assert!(!stdout.contains(&info.secret));
     assert!(!ready.exists(), "the ready file is removed on shutdown");
+    assert!(!leave.status.success(), "leave ran beside serve");
+    assert!(
+        String::from_utf8_lossy(&leave.stderr).contains("is using the state dir"),
+        "{}",
+        String::from_utf8_lossy(&leave.stderr)
+    );
 }
 
 /// SIGTERM the child this test started (by its pid), so it shuts down cleanly.

@@ -430,7 +430,8 @@ async fn a_registration_refused_by_drs_leaves_no_key_or_staging_dir() {
     assert_eq!(error.kind, BridgeErrorKind::Registration);
     assert_eq!(error.phase, Some(JoinPhase::Registering));
     assert!(
-        error.message.contains("device quota"),
+        error.message.contains("HTTP 400, quota_exceeded")
+            && error.message.contains("maximum number of devices"),
         "the server's reason is passed on: {}",
         error.message
     );
@@ -455,7 +456,41 @@ async fn a_certificate_for_another_key_is_refused_and_nothing_remains() {
         "{}",
         error.message
     );
+    // DRS had registered the device: the bridge took the device object back out of the
+    // tenant, with the same bearer, and says so.
+    let deletes = cloud.deletes.lock().unwrap().clone();
+    assert_eq!(deletes.len(), 1, "exactly one DELETE of the device object");
+    assert!(uuid::Uuid::parse_str(&deletes[0]).is_ok(), "{deletes:?}");
+    assert!(
+        error.message.contains(&deletes[0])
+            && error.message.contains("removed from the tenant again"),
+        "{}",
+        error.message
+    );
     assert_nothing_left(temp.path());
+}
+
+#[tokio::test]
+async fn a_half_present_join_dir_stops_a_join_before_drs() {
+    let cloud = FakeCloud::start().await;
+    let temp = tempfile::tempdir().unwrap();
+    // A join dir without its join info (a crash, a hand edit): commit would refuse it.
+    std::fs::create_dir(temp.path().join("join")).unwrap();
+    std::fs::write(temp.path().join("join/device-key.bin"), b"k").unwrap();
+    let bridge = bridge(&cloud, temp.path()).await;
+    let (mut ws, _) = welcomed(&bridge).await;
+    start_join(&mut ws, cloud.id_token("n"), "n".into()).await;
+    assert_eq!(
+        failed_kind(&recv(&mut ws).await),
+        BridgeErrorKind::AlreadyJoined
+    );
+    assert_eq!(
+        cloud
+            .discovery_hits
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+    assert!(cloud.registrations.lock().unwrap().is_empty());
 }
 
 #[tokio::test]

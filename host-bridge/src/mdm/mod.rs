@@ -10,7 +10,8 @@
 //!
 //! Phases: MdmDiscovering (code -> token, Discover), MdmEnrolling (GetPolicies, management key
 //! through the [`KeyProvider`], PKCS#10, RequestSecurityToken), MdmInstallingPolicy (check the
-//! certificate against our key and the MDM CA, store certificate, CA, key and policy).
+//! certificate against our key, our device id and the CA delivered with it, store certificate,
+//! CA, key and policy).
 
 pub mod soap;
 pub mod store;
@@ -18,7 +19,6 @@ pub mod store;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD;
 use cxh_wire::bridge::{JoinPhase, PhaseState};
 use cxh_wire::consts::MDM_CLIENT_ID;
 use cxh_wire::oidc::{OAuthError, TokenResponse};
@@ -50,6 +50,8 @@ pub enum MdmError {
     Status { url: String, status: u16 },
     #[error("the MDM's answer was refused: {0}")]
     Soap(#[from] soap::SoapError),
+    #[error("Discover names a {service} outside the enrollment URL's origin ({url}); the access token is not sent there")]
+    ForeignService { service: &'static str, url: String },
     #[error("the MDM asks for RSA keys of at least {0} bits; this device makes {KEY_BITS}")]
     KeyPolicy(u32),
     #[error("the management key could not be created: {0}")]
@@ -66,7 +68,9 @@ impl MdmError {
     /// The MDM phase this error belongs to.
     pub fn phase(&self) -> JoinPhase {
         match self {
-            MdmError::NoGrant(_) | MdmError::Token(_) => JoinPhase::MdmDiscovering,
+            MdmError::NoGrant(_) | MdmError::Token(_) | MdmError::ForeignService { .. } => {
+                JoinPhase::MdmDiscovering
+            }
             MdmError::Certificate(_) | MdmError::Store(_) => JoinPhase::MdmInstallingPolicy,
             _ => JoinPhase::MdmEnrolling,
         }
@@ -274,10 +278,14 @@ async fn discover(
         });
     }
     let answer = post_soap(http, url, soap::discover_request(&new_id(), url, facts)).await?;
-    Ok(soap::parse_discover_response(&answer)?)
+    let discovered = soap::parse_discover_response(&answer)?;
+    check_service_origins(url, &discovered)?;
+    Ok(discovered)
 }
 
-/// POST a SOAP 1.2 message; a fault body is returned as text for the parser to report.
+/// POST a SOAP 1.2 message. A success is returned as text (its parser still checks for a
+/// fault); an error status is the SOAP fault its body carries, if it parses as one, else the
+/// bare status.
 async fn post_soap(http: &reqwest::Client, url: &str, xml: String) -> Result<String, MdmError> {
     let unreachable = |e: reqwest::Error| MdmError::Unreachable {
         url: url.to_string(),
@@ -292,13 +300,43 @@ async fn post_soap(http: &reqwest::Client, url: &str, xml: String) -> Result<Str
         .map_err(unreachable)?;
     let status = response.status();
     let text = response.text().await.map_err(unreachable)?;
-    if !status.is_success() && !text.contains("Fault") {
-        return Err(MdmError::Status {
-            url: url.to_string(),
-            status: status.as_u16(),
+    if !status.is_success() {
+        return Err(match soap::fault_in(&text) {
+            Some(fault) => MdmError::Soap(fault),
+            None => MdmError::Status {
+                url: url.to_string(),
+                status: status.as_u16(),
+            },
         });
     }
     Ok(text)
+}
+
+/// The bearer token goes to the policy and enrollment services Discover names: they must be on
+/// the enrollment URL's origin (the one the token was issued for, see [`resource_of`]), so a
+/// tampered or foreign Discover answer cannot send the token elsewhere.
+pub fn check_service_origins(
+    enrollment_url: &str,
+    discovered: &soap::Discovered,
+) -> Result<(), MdmError> {
+    let origin_of = |url: &str| url::Url::parse(url).ok().map(|u| u.origin());
+    let expected = origin_of(enrollment_url)
+        .filter(|o| o.is_tuple())
+        .ok_or_else(|| {
+            MdmError::Token(format!("the enrollment URL {enrollment_url:?} is invalid"))
+        })?;
+    for (service, url) in [
+        ("EnrollmentPolicyServiceUrl", &discovered.policy_service_url),
+        ("EnrollmentServiceUrl", &discovered.enrollment_service_url),
+    ] {
+        if origin_of(url).as_ref() != Some(&expected) {
+            return Err(MdmError::ForeignService {
+                service,
+                url: url.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 async fn create_key(provider: Arc<dyn KeyProvider>) -> Result<Box<dyn ProviderKey>, MdmError> {
@@ -325,8 +363,12 @@ pub fn management_csr(key: &dyn ProviderKey, device_id: &str) -> Result<Vec<u8>,
     request.to_der().map_err(|e| MdmError::Csr(e.to_string()))
 }
 
-/// The management certificate must certify our key, name our device and be signed by the
-/// MDM CA delivered with it. Returns its thumbprint and expiry.
+/// The management certificate must certify our key, name our device and be signed by the CA
+/// certificate delivered in the same provisioning document. That last check is consistency
+/// only, not proof of the MDM's identity: a service that forged the certificate would forge
+/// its CA along with it. Trust in the enrollment rests on the TLS connection to the enrollment
+/// service, which must be on the enrollment URL's origin ([`check_service_origins`]); no MDM
+/// CA is pinned. Returns the certificate's thumbprint and expiry.
 fn check_management_certificate(
     doc: &soap::ProvisioningDoc,
     key: &RsaPublicKey,
@@ -353,7 +395,7 @@ fn check_management_certificate(
         Signature::try_from(cert.signature.raw_bytes()).map_err(|e| refuse(e.to_string()))?;
     VerifyingKey::<sha2::Sha256>::new(spki_key(&ca)?)
         .verify(&tbs, &signature)
-        .map_err(|_| refuse("it is not signed by the MDM's CA".into()))?;
+        .map_err(|_| refuse("it is not signed by the CA delivered with it".into()))?;
     let not_after = cert
         .tbs_certificate
         .validity
@@ -372,50 +414,54 @@ fn spki_key(cert: &Certificate) -> Result<RsaPublicKey, MdmError> {
         .map_err(|_| MdmError::Certificate("its key is not RSA".into()))
 }
 
-/// Base64 helper kept for callers that show certificates.
-pub fn encode(der: &[u8]) -> String {
-    use base64::Engine;
-    STANDARD.encode(der)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::SoftwareKeyProvider;
 
-    #[test]
-    fn the_resource_is_the_enrollment_origin() {
-        assert_eq!(
-            resource_of("http://127.0.0.1:4000/EnrollmentServer/Discovery.svc").unwrap(),
-            "http://127.0.0.1:4000/"
-        );
-        assert!(resource_of("not a url").is_err());
-        assert_eq!(
-            enrollment_url(&serde_json::json!({"mdm_enrollment_url": "https://m/d"})).as_deref(),
-            Some("https://m/d")
-        );
-        assert_eq!(
-            enrollment_url(&serde_json::json!({"mdm_enrollment_url": ""})),
-            None
-        );
-        assert_eq!(enrollment_url(&serde_json::json!({})), None);
+    fn discovered(policy: &str, enrollment: &str) -> soap::Discovered {
+        soap::Discovered {
+            auth_policy: "OAuth".into(),
+            policy_service_url: policy.into(),
+            enrollment_service_url: enrollment.into(),
+        }
     }
 
     #[test]
-    fn the_management_csr_names_the_device_and_is_signed_by_the_new_key() {
-        let key = SoftwareKeyProvider
-            .create_key(KeyPurpose::MdmEnrollment)
-            .unwrap();
-        let der = management_csr(key.as_ref(), "8e1c6f0a-1111-2222-3333-444455556666").unwrap();
-        let request = x509_cert::request::CertReq::from_der(&der).unwrap();
-        assert_eq!(
-            request.info.subject.to_string(),
-            "CN=8e1c6f0a-1111-2222-3333-444455556666"
+    fn the_token_goes_only_to_services_on_the_enrollment_origin() {
+        let url = "https://mdm.example:8443/EnrollmentServer/Discovery.svc";
+        let same = discovered(
+            "https://mdm.example:8443/EnrollmentServer/Policy.svc",
+            "https://mdm.example:8443/EnrollmentServer/Enrollment.svc",
         );
-        let info = request.info.to_der().unwrap();
-        let signature = Signature::try_from(request.signature.raw_bytes()).unwrap();
-        VerifyingKey::<sha2::Sha256>::new(key.public_key().clone())
-            .verify(&info, &signature)
-            .unwrap();
+        assert!(check_service_origins(url, &same).is_ok());
+        for (policy, enrollment, refused) in [
+            (
+                "https://evil.example/p",
+                "https://mdm.example:8443/e",
+                "EnrollmentPolicyServiceUrl",
+            ),
+            (
+                "https://mdm.example:8443/p",
+                "https://mdm.example/e",
+                "EnrollmentServiceUrl",
+            ),
+            (
+                "https://mdm.example:8443/p",
+                "http://mdm.example:8443/e",
+                "EnrollmentServiceUrl",
+            ),
+            (
+                "not a url",
+                "https://mdm.example:8443/e",
+                "EnrollmentPolicyServiceUrl",
+            ),
+        ] {
+            let err = check_service_origins(url, &discovered(policy, enrollment)).unwrap_err();
+            assert!(
+                matches!(&err, MdmError::ForeignService { service, .. } if *service == refused),
+                "{err}"
+            );
+            assert_eq!(err.phase(), JoinPhase::MdmDiscovering);
+        }
     }
 }

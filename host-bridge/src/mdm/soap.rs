@@ -166,6 +166,26 @@ fn check_fault(doc: &Document<'_>) -> Result<(), SoapError> {
     Err(SoapError::Fault { code, reason })
 }
 
+/// The SOAP 1.2 fault `xml` carries as its body (`Envelope/Body/Fault`, in the SOAP
+/// namespace), if it is one; `None` for anything else (an HTML error page, a normal answer,
+/// or text that merely mentions "Fault").
+pub fn fault_in(xml: &str) -> Option<SoapError> {
+    let doc = parse(xml).ok()?;
+    let envelope = doc.root_element();
+    if envelope.tag_name().namespace() != Some(NS_SOAP) || envelope.tag_name().name() != "Envelope"
+    {
+        return None;
+    }
+    let body = envelope.children().find(|n| {
+        n.is_element() && n.tag_name().namespace() == Some(NS_SOAP) && n.tag_name().name() == "Body"
+    })?;
+    let first = body.children().find(|n| n.is_element())?;
+    if first.tag_name().namespace() != Some(NS_SOAP) || first.tag_name().name() != "Fault" {
+        return None;
+    }
+    check_fault(&doc).err()
+}
+
 /// The services a DiscoverResponse names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Discovered {
@@ -415,6 +435,22 @@ mod tests {
                 reason: "forged blob".into()
             })
         );
+    }
+
+    #[test]
+    fn only_a_soap_fault_body_counts_as_a_fault() {
+        let fault = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault>
+  <s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>s:Authorization</s:Value></s:Subcode></s:Code>
+  <s:Reason><s:Text xml:lang="en-US">token expired</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>"#;
+        assert!(matches!(
+            fault_in(fault),
+            Some(SoapError::Fault { code, reason }) if code == "s:Authorization" && reason == "token expired"
+        ));
+        // A proxy's error page that mentions the word, or a fault outside the SOAP namespace.
+        assert!(fault_in("<html><body>Fault tolerance is down</body></html>").is_none());
+        assert!(fault_in("Fault").is_none());
+        let foreign = r#"<s:Envelope xmlns:s="urn:other"><s:Body><s:Fault/></s:Body></s:Envelope>"#;
+        assert!(fault_in(foreign).is_none());
     }
 
     #[test]

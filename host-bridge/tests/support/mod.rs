@@ -1,6 +1,13 @@
 //! A small in-test stand-in for the authority and DRS: OpenID configuration, JWKS, password
 //! grant, discovery, registration (issues a real certificate from a throwaway CA) and delete.
 //! It follows the emulator's contract closely enough to drive the bridge's whole pipeline.
+//!
+//! The real emulator (e2e/tenant-emulator) is the reference and is exercised end to end by the
+//! Playwright suite. This fake exists only for the faults the emulator cannot produce on demand
+//! (a certificate for another key, a DRS that answers slowly, a record of every DELETE) and so
+//! the cargo tests run without it. Wherever it answers what the emulator answers too, it uses
+//! the emulator's wire: the same HTTP status and DRS `code` (see the emulator's
+//! `DrsServiceError::parts`), so the bridge is never tested against errors it will not meet.
 
 #![allow(dead_code)]
 
@@ -388,15 +395,28 @@ async fn register(
         .lock()
         .unwrap()
         .push((auth.clone(), request.clone()));
-    if query.get("api-version").map(String::as_str) != Some("2.0") || !auth.starts_with("Bearer ") {
-        return drs_error(StatusCode::UNAUTHORIZED, "unauthorized", "no bearer token");
+    // As the emulator: a bad api-version is invalid_request, no bearer authorization_failed.
+    if query.get("api-version").map(String::as_str) != Some("2.0") {
+        return drs_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "unsupported api-version",
+        );
+    }
+    if !auth.starts_with("Bearer ") {
+        return drs_error(
+            StatusCode::UNAUTHORIZED,
+            "authorization_failed",
+            "no bearer token",
+        );
     }
     match cloud.mode() {
+        // The emulator's DrsServiceError::QuotaExceeded: 400 quota_exceeded.
         m if m == RegistrationMode::Reject as u8 => {
             return drs_error(
-                StatusCode::FORBIDDEN,
-                "DeviceQuotaExceeded",
-                "The user has reached the device quota.",
+                StatusCode::BAD_REQUEST,
+                "quota_exceeded",
+                "the user has reached the maximum number of devices (1)",
             )
         }
         m if m == RegistrationMode::Slow as u8 => tokio::time::sleep(Duration::from_secs(3)).await,
@@ -416,12 +436,16 @@ async fn register(
     }
 }
 
-async fn unregister(State(cloud): Cloud, Path(id): Path<String>, headers: HeaderMap) -> StatusCode {
+async fn unregister(State(cloud): Cloud, Path(id): Path<String>, headers: HeaderMap) -> Response {
     if headers.get("authorization").is_none() {
-        return StatusCode::UNAUTHORIZED;
+        return drs_error(
+            StatusCode::UNAUTHORIZED,
+            "authorization_failed",
+            "no bearer token",
+        );
     }
     cloud.deletes.lock().unwrap().push(id);
-    StatusCode::NO_CONTENT
+    StatusCode::NO_CONTENT.into_response()
 }
 
 /// Every entry of a directory (names), sorted; empty when the directory is missing.

@@ -91,8 +91,10 @@ pub struct HostContext {
     pub embedder_origin: Option<String>,
 }
 
-/// Frames the app sends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Frames the app sends. `Debug` is written by hand: it prints `[redacted]` for the hello
+/// secret, the id_token, the MDM code and terms blob, and the password, so a dumped frame
+/// shows none of them.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     /// Must be first: proves the page was launched by the host.
@@ -117,6 +119,40 @@ pub enum ClientMessage {
     /// the same user, then writes it only encrypted to the transport key. Answered with
     /// [`ServerMessage::AutoLogonBuffer`].
     PrepareAutoLogon { upn: String, password: Redacted },
+}
+
+impl fmt::Debug for ClientMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Prints `[redacted]` whatever it holds.
+        let redacted = Redacted(String::new());
+        match self {
+            ClientMessage::Hello { protocol, .. } => f
+                .debug_struct("Hello")
+                .field("protocol", protocol)
+                .field("secret", &redacted)
+                .finish(),
+            ClientMessage::StartJoin { nonce, .. } => f
+                .debug_struct("StartJoin")
+                .field("id_token", &redacted)
+                .field("nonce", nonce)
+                .finish(),
+            ClientMessage::MdmGrant {
+                code,
+                redirect_uri,
+                opaque_blob,
+            } => f
+                .debug_struct("MdmGrant")
+                .field("code", &code.as_ref().map(|_| &redacted))
+                .field("redirect_uri", redirect_uri)
+                .field("opaque_blob", &opaque_blob.as_ref().map(|_| &redacted))
+                .finish(),
+            ClientMessage::PrepareAutoLogon { upn, .. } => f
+                .debug_struct("PrepareAutoLogon")
+                .field("upn", upn)
+                .field("password", &redacted)
+                .finish(),
+        }
+    }
 }
 
 /// The dsreg phases a join goes through, in order.
@@ -268,6 +304,42 @@ pub enum ServerMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_redacts_every_secret_field() {
+        let frames = [
+            ClientMessage::Hello {
+                protocol: 1,
+                secret: "s3cret-hello".into(),
+            },
+            ClientMessage::StartJoin {
+                id_token: "eyJ.token-body.sig".into(),
+                nonce: "nonce-7".into(),
+            },
+            ClientMessage::MdmGrant {
+                code: Some("auth-code-9".into()),
+                redirect_uri: "https://app/".into(),
+                opaque_blob: Some("blob-5".into()),
+            },
+            ClientMessage::PrepareAutoLogon {
+                upn: "adele@contoso.com".into(),
+                password: Redacted("Correct-Horse-42".into()),
+            },
+        ];
+        let shown: String = frames.iter().map(|m| format!("{m:?} {m:#?}")).collect();
+        for secret in [
+            "s3cret-hello",
+            "token-body",
+            "auth-code-9",
+            "blob-5",
+            "Correct-Horse-42",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        for visible in ["nonce-7", "adele@contoso.com", "https://app/", "[redacted]"] {
+            assert!(shown.contains(visible), "{visible} missing from {shown}");
+        }
+    }
 
     #[test]
     fn frames_are_tagged_snake_case_json() {

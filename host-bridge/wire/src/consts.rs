@@ -25,6 +25,10 @@ pub const DEVICE_CA_CN: &str = "MS-Organization-Access";
 /// Alternative security id prefix of a device object (seed 001).
 pub const ALT_SEC_ID_PREFIX: &str = "X509:<SHA1-TP-PUBKEY>";
 
+/// Clock skew, in seconds, tolerated between a token's issuer and whoever checks its `exp` and
+/// `nbf` (5 minutes, as Entra ID's own validators allow). One value for the app and the bridge.
+pub const CLOCK_SKEW_SECS: u64 = 5 * 60;
+
 /// Object identifiers of the device certificate extensions (wire-facts.md §9).
 pub mod oid {
     pub const DEVICE_ID: &str = "1.2.840.113556.1.5.284.2";
