@@ -131,6 +131,8 @@ fn from_saml(error: SamlError) -> FederationError {
     match error {
         SamlError::Expired
         | SamlError::NotYetValid
+        | SamlError::MissingConditions
+        | SamlError::MissingValidity
         | SamlError::WrongAudience
         | SamlError::WrongIssuer(_) => FederationError::InvalidAssertion(error),
         other => FederationError::InvalidToken(other),
