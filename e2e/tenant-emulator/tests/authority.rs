@@ -405,6 +405,35 @@ async fn password_grant_issues_a_drs_access_token() {
     assert_eq!(reply.json()["error_codes"], json!([50126]));
 }
 
+#[tokio::test]
+async fn password_grant_of_a_user_with_a_second_factor_is_aadsts50076() {
+    // lee.gu has a TOTP factor: ROPC cannot prove it, so no token (as ESTS answers ROPC).
+    let emu = emulator();
+    let fields = [
+        ("grant_type", "password"),
+        ("client_id", cxh_wire::consts::DRS_CLIENT_ID),
+        ("username", "lee.gu@contoso.com"),
+        ("password", "Lee-Secure-9"),
+        ("resource", cxh_wire::consts::DRS_RESOURCE_ID),
+    ];
+    let reply = post_form(&emu.router, "/common/oauth2/token", &fields).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
+    let body = reply.json();
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(body["error_codes"], json!([50076]));
+    assert!(body.get("access_token").is_none());
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.contains("you must use multi-factor authentication"),
+        "{description}"
+    );
+    // A wrong password is still a wrong password (no hint that MFA would follow).
+    let mut wrong = fields;
+    wrong[3] = ("password", "nope");
+    let reply = post_form(&emu.router, "/common/oauth2/token", &wrong).await;
+    assert_eq!(reply.json()["error_codes"], json!([50126]));
+}
+
 /// Form fields, path, expected `error` and AADSTS code.
 type TokenErrorCase<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str, u32);
 

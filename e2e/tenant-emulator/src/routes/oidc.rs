@@ -596,13 +596,33 @@ fn password_grant(
     if !db::verify_password(&user.password_hash, password) {
         return Err(AuthorityError::InvalidCredentials);
     }
+    let resource = requested_resource(form);
+    require_proven_factor(state, &user, &["pwd".to_string()], &resource)?;
     let tenant = tenant_of(state, &user)?;
     Ok(Grant {
         user,
         tenant,
-        resource: requested_resource(form),
+        resource,
         nonce: None,
     })
+}
+
+/// Refuse a non-interactive grant (ROPC, SAML bearer) for a user who has a second factor at
+/// the authority when `amr` does not show one was proven: AADSTS50076, as ESTS answers.
+pub(crate) fn require_proven_factor(
+    state: &AppState,
+    user: &User,
+    amr: &[String],
+    resource: &str,
+) -> Result<(), AuthorityError> {
+    if amr.iter().any(|m| m == "mfa") {
+        return Ok(());
+    }
+    if crate::federation::second_factor(&state.db(), &user.object_id)?.is_some() {
+        tracing::info!(upn = %user.upn, "non-interactive grant refused: second factor required");
+        return Err(AuthorityError::MfaRequired(resource.to_string()));
+    }
+    Ok(())
 }
 
 fn code_grant(

@@ -446,13 +446,15 @@ pub(crate) fn saml_grant(
         .map_err(|_| AuthorityError::InvalidRequest("assertion is not base64".into()))?;
     let xml = String::from_utf8(bytes)
         .map_err(|_| AuthorityError::InvalidRequest("assertion is not UTF-8".into()))?;
-    let (user, _amr) =
+    let (user, amr) =
         federated_user(state, &xml, tenant_scope)?.map_err(FederationError::into_json)?;
+    let resource = oidc::requested_resource(form);
+    oidc::require_proven_factor(state, &user, &amr, &resource)?;
     let tenant = oidc::tenant_of(state, &user)?;
     Ok(Grant {
         user,
         tenant,
-        resource: oidc::requested_resource(form),
+        resource,
         nonce: None,
     })
 }
