@@ -196,14 +196,25 @@ fn bearer_header(headers: &HeaderMap) -> Option<String> {
 
 /// The redirect URI a terms page may send the browser back to: the join web app.
 fn allowed_redirect(state: &AppState, redirect_uri: &str) -> bool {
-    let Ok(url) = url::Url::parse(redirect_uri) else {
+    is_join_web_app_url(state.config(), redirect_uri)
+}
+
+/// Whether `redirect_uri` is exactly the join web app of this authority: the same origin
+/// (scheme, host and port) as its public URL, the path [`JOIN_WEB_APP_PATH`], no query or
+/// fragment.
+///
+/// [`JOIN_WEB_APP_PATH`]: cxh_wire::consts::JOIN_WEB_APP_PATH
+fn is_join_web_app_url(config: &crate::config::Config, redirect_uri: &str) -> bool {
+    let (Ok(url), Ok(app)) = (
+        url::Url::parse(redirect_uri),
+        url::Url::parse(&config.join_web_app_url()),
+    ) else {
         return false;
     };
-    let app = state.config().join_web_app_url();
-    url.query().is_none()
+    url.origin() == app.origin()
+        && url.path() == cxh_wire::consts::JOIN_WEB_APP_PATH
+        && url.query().is_none()
         && url.fragment().is_none()
-        && (redirect_uri == app || url.path() == cxh_wire::consts::JOIN_WEB_APP_PATH)
-        && matches!(url.host_str(), Some(h) if app.contains(h))
 }
 
 fn bad_request_page(why: &str) -> Response {
@@ -466,4 +477,32 @@ fn issue(
 
 async fn compliance() -> Html<&'static str> {
     Html("<!DOCTYPE html><html><head><title>Compliance</title></head><body><h1>Device compliance</h1><p>This device meets the organisation's requirements.</p></body></html>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn terms_redirect_must_be_the_join_web_app_origin_and_path() {
+        let config = Config::new("http://127.0.0.1:8080");
+        let app = "http://127.0.0.1:8080/WebApp/CloudDomainJoin/4";
+        assert!(is_join_web_app_url(&config, app));
+        for refused in [
+            // A lookalike host containing the real one.
+            "http://127.0.0.1.evil.test:8080/WebApp/CloudDomainJoin/4",
+            "http://27.0.0.1:8080/WebApp/CloudDomainJoin/4",
+            // Another port and another scheme on the same host.
+            "http://127.0.0.1:9999/WebApp/CloudDomainJoin/4",
+            "https://127.0.0.1:8080/WebApp/CloudDomainJoin/4",
+            // Another path, a query, a fragment, user info.
+            "http://127.0.0.1:8080/WebApp/CloudDomainJoin/4/x",
+            "http://127.0.0.1:8080/WebApp/CloudDomainJoin/4?next=http://evil.test",
+            "http://127.0.0.1:8080/WebApp/CloudDomainJoin/4#x",
+            "not a url",
+        ] {
+            assert!(!is_join_web_app_url(&config, refused), "{refused}");
+        }
+    }
 }
