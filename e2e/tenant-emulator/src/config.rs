@@ -18,6 +18,9 @@ pub struct Config {
     pub mdm: Vec<(String, MdmSpec)>,
     /// Base URL of each emulated STS (by STS id), each on its own listener.
     pub sts_urls: std::collections::HashMap<String, String>,
+    /// Redirect URIs accepted for every application besides the join web app on
+    /// `public_url` (`--extra-redirect-uri`, e.g. a join web app served by `trunk serve`).
+    pub extra_redirect_uris: Vec<String>,
 }
 
 impl Config {
@@ -30,6 +33,7 @@ impl Config {
             mdm_url: None,
             mdm: Vec::new(),
             sts_urls: Default::default(),
+            extra_redirect_uris: Vec::new(),
         }
     }
 
@@ -70,6 +74,12 @@ impl Config {
     /// Add the tenant file's extra applications to the defaults.
     pub fn with_extra_clients(mut self, extra: &[ClientSpec]) -> Self {
         self.clients.extend(extra.iter().cloned());
+        self
+    }
+
+    /// Accept these exact redirect URIs as well (compared as strings, like Entra's reply URLs).
+    pub fn with_extra_redirect_uris(mut self, uris: &[String]) -> Self {
+        self.extra_redirect_uris.extend(uris.iter().cloned());
         self
     }
 
