@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS second_factors (
     totp_secret TEXT NOT NULL,
     failures INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS used_assertions (
+    sts_id TEXT NOT NULL,
+    assertion_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (sts_id, assertion_id)
+);
 CREATE TABLE IF NOT EXISTS mfa_pending (
     id TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
@@ -486,4 +492,25 @@ pub fn pending(
 pub fn delete_pending(conn: &Connection, id: &str) -> Result<(), InternalError> {
     conn.execute("DELETE FROM mfa_pending WHERE id = ?1", params![id])?;
     Ok(())
+}
+
+/// Record that STS `sts_id`'s assertion `assertion_id` was consumed; `false` when it already
+/// was (a replay). Entries are kept until `expires_at`, when the assertion would be refused
+/// as expired anyway; older ones are purged here.
+pub fn consume_assertion(
+    conn: &Connection,
+    sts_id: &str,
+    assertion_id: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<bool, InternalError> {
+    conn.execute(
+        "DELETE FROM used_assertions WHERE expires_at < ?1",
+        params![now],
+    )?;
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO used_assertions (sts_id, assertion_id, expires_at) VALUES (?1, ?2, ?3)",
+        params![sts_id, assertion_id, expires_at],
+    )?;
+    Ok(inserted == 1)
 }

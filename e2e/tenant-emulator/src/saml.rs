@@ -397,8 +397,9 @@ fn verify_signature(assertion: Node<'_, '_>, key: &RsaPublicKey) -> Result<(), S
 
 /// The validity window and the audience: the one `Conditions` element must bound the
 /// assertion in time, and EVERY `AudienceRestrictionCondition` in it (at least one) must
-/// name Microsoft Online (SAML 1.1 §2.3.2.1.3: each condition must hold).
-fn check_conditions(assertion: Node<'_, '_>, now: i64) -> Result<(), SamlError> {
+/// name Microsoft Online (SAML 1.1 §2.3.2.1.3: each condition must hold). Returns
+/// `NotOnOrAfter`.
+fn check_conditions(assertion: Node<'_, '_>, now: i64) -> Result<i64, SamlError> {
     let mut all = elements(assertion).filter(|n| is(n, SAML1_NS, "Conditions"));
     let conditions = match (all.next(), all.next()) {
         (Some(conditions), None) => conditions,
@@ -427,7 +428,7 @@ fn check_conditions(assertion: Node<'_, '_>, now: i64) -> Result<(), SamlError> 
             .any(|n| n.text().map(str::trim) == Some(MICROSOFT_ONLINE))
     };
     if !restrictions.is_empty() && restrictions.iter().all(names_us) {
-        Ok(())
+        Ok(not_on_or_after)
     } else {
         Err(SamlError::WrongAudience)
     }
@@ -493,8 +494,24 @@ fn read_claims(assertion: Node<'_, '_>) -> Result<Claims, SamlError> {
     })
 }
 
+/// A verified assertion: its claims and what a replay cache needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub claims: Claims,
+    /// The signed `AssertionID` (unique per issuer).
+    pub assertion_id: String,
+    /// `NotOnOrAfter` of its `Conditions` (Unix seconds): after it (plus [`SKEW_SECS`]) the
+    /// assertion is refused as expired anyway.
+    pub not_on_or_after: i64,
+}
+
 /// Verify a `wresult` (or a bare assertion) against `trust` at `now` and return its claims.
 pub fn verify(xml: &str, trust: &Trust<'_>, now: i64) -> Result<Claims, SamlError> {
+    verify_assertion(xml, trust, now).map(|v| v.claims)
+}
+
+/// [`verify`], also returning the assertion's id and validity end for replay detection.
+pub fn verify_assertion(xml: &str, trust: &Trust<'_>, now: i64) -> Result<Verified, SamlError> {
     let doc = Document::parse(xml).map_err(|e| SamlError::Malformed(e.to_string()))?;
     let assertions: Vec<Node> = doc
         .descendants()
@@ -508,8 +525,12 @@ pub fn verify(xml: &str, trust: &Trust<'_>, now: i64) -> Result<Claims, SamlErro
     if issuer != trust.issuer {
         return Err(SamlError::WrongIssuer(issuer.to_string()));
     }
-    check_conditions(*assertion, now)?;
-    read_claims(*assertion)
+    let not_on_or_after = check_conditions(*assertion, now)?;
+    Ok(Verified {
+        claims: read_claims(*assertion)?,
+        assertion_id: assertion.attribute("AssertionID").unwrap_or("").to_string(),
+        not_on_or_after,
+    })
 }
 
 /// The issuer named by an assertion, read before verification to pick the trust to verify

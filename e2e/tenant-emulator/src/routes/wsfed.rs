@@ -96,6 +96,8 @@ pub enum FederationError {
     UnknownUser(String),
     #[error("the wctx parameter does not match the sign-in request")]
     ContextMismatch,
+    #[error("the assertion is not valid: it has already been used (replay)")]
+    Replayed,
     #[error("strong authentication failed: the verification code is not correct ({0} tries left)")]
     WrongCode(u32),
     #[error("the account's second factor is locked after too many wrong verification codes")]
@@ -108,7 +110,9 @@ impl FederationError {
             FederationError::InvalidToken(_) | FederationError::UnknownIssuer => {
                 ("invalid_grant", aadsts::INVALID_SAML_TOKEN)
             }
-            FederationError::InvalidAssertion(_) => ("invalid_grant", aadsts::INVALID_ASSERTION),
+            FederationError::InvalidAssertion(_) | FederationError::Replayed => {
+                ("invalid_grant", aadsts::INVALID_ASSERTION)
+            }
             FederationError::UnknownUser(_) => ("invalid_grant", aadsts::USER_NOT_FOUND),
             FederationError::ContextMismatch => ("invalid_request", aadsts::INVALID_PARAMETER),
             FederationError::WrongCode(_) => ("invalid_grant", aadsts::STRONG_AUTH_FAILED),
@@ -345,10 +349,23 @@ fn federated_user(
         issuer: &sts.issuer,
         key: &key,
     };
-    let claims = match saml::verify(xml, &trust, tokens::now()) {
-        Ok(claims) => claims,
+    let now = tokens::now();
+    let verified = match saml::verify_assertion(xml, &trust, now) {
+        Ok(verified) => verified,
         Err(e) => return Ok(Err(from_saml(e))),
     };
+    // One use per assertion, at /login.srf and the token endpoint alike.
+    let expires_at = verified.not_on_or_after + saml::SKEW_SECS;
+    if !federation::consume_assertion(
+        &state.db(),
+        &sts.id,
+        &verified.assertion_id,
+        expires_at,
+        now,
+    )? {
+        return Ok(Err(FederationError::Replayed));
+    }
+    let claims = verified.claims;
     let user = federation::cloud_user_by_immutable_id(&state.db(), &sts.id, &claims.immutable_id)?
         .filter(|u| u.upn.eq_ignore_ascii_case(&claims.upn))
         .filter(|u| tenant_scope.is_none_or(|t| t.eq_ignore_ascii_case(&u.tenant_id)));
