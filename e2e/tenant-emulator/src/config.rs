@@ -21,6 +21,9 @@ pub struct Config {
     /// Redirect URIs accepted for every application besides the join web app on
     /// `public_url` (`--extra-redirect-uri`, e.g. a join web app served by `trunk serve`).
     pub extra_redirect_uris: Vec<String>,
+    /// Mount the test-only routes that mint credentials (`--test-hooks`), e.g.
+    /// `POST /_emulator/sts/{id}/wresult`. Off by default.
+    pub test_hooks: bool,
 }
 
 impl Config {
@@ -34,6 +37,7 @@ impl Config {
             mdm: Vec::new(),
             sts_urls: Default::default(),
             extra_redirect_uris: Vec::new(),
+            test_hooks: false,
         }
     }
 
@@ -80,6 +84,12 @@ impl Config {
     /// Accept these exact redirect URIs as well (compared as strings, like Entra's reply URLs).
     pub fn with_extra_redirect_uris(mut self, uris: &[String]) -> Self {
         self.extra_redirect_uris.extend(uris.iter().cloned());
+        self
+    }
+
+    /// Mount (or not) the test-only routes that mint credentials.
+    pub fn with_test_hooks(mut self, enabled: bool) -> Self {
+        self.test_hooks = enabled;
         self
     }
 

@@ -54,6 +54,10 @@ struct Args {
     /// app served by `trunk serve` on a loopback port; compared exactly.
     #[arg(long)]
     extra_redirect_uri: Vec<String>,
+    /// Mount the test-only routes that mint credentials (`POST /_emulator/sts/{id}/wresult`);
+    /// for test suites only, never for a demo others can reach.
+    #[arg(long)]
+    test_hooks: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -124,6 +128,7 @@ async fn main() -> Result<()> {
     let config = config
         .with_extra_clients(&tenants.clients)
         .with_extra_redirect_uris(&args.extra_redirect_uri)
+        .with_test_hooks(args.test_hooks)
         .with_app_dir(args.app_dir.clone())
         .with_mdm(mdm_url.as_deref(), &tenants);
     let state = AppState::open(&args.db, &tenants, config)?;

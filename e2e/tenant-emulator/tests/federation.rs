@@ -139,6 +139,22 @@ async fn an_assertion_exchanged_once_at_the_token_endpoint_is_not_exchanged_agai
 }
 
 #[tokio::test]
+async fn the_wresult_minting_hook_is_404_without_test_hooks() {
+    let emu = emulator_with_config(
+        &tenant_file(),
+        tenant_emulator::config::Config::new(PUBLIC_URL),
+    );
+    let body = serde_json::json!({ "upn": DIEGO });
+    let request = Request::post("/_emulator/sts/fabrikam/wresult")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let reply = send(&emu.router, request).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text());
+    assert!(!reply.text().contains("Assertion"));
+}
+
+#[tokio::test]
 async fn the_sts_page_prefills_the_user_and_refuses_a_wrong_password() {
     let emu = emulator();
     let sts = tenant_emulator::sts::router(emu.state.clone(), "fabrikam");

@@ -40,10 +40,17 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(crate::sts::AUTHORITY_WSFED_PATH, post(wsfed_post))
         .route("/common/SAS/ProcessAuth", post(process_auth))
-        .route("/_emulator/sts/{id}/wresult", post(test_wresult))
 }
 
-/// Emulator-only (like `/_emulator/devices`): a `wresult` signed by STS `id` for one of its
+/// Test-only routes, mounted only with `--test-hooks` ([`Config::test_hooks`]): they mint
+/// genuine STS tokens without a password.
+///
+/// [`Config::test_hooks`]: crate::config::Config::test_hooks
+pub fn test_hook_routes() -> Router<AppState> {
+    Router::new().route("/_emulator/sts/{id}/wresult", post(test_wresult))
+}
+
+/// Test hook (only with `--test-hooks`): a `wresult` signed by STS `id` for one of its
 /// users, issued `issued_secs_ago` seconds ago with `lifetime_secs` of validity, so tests can
 /// post expired or not-yet-valid tokens that are otherwise genuine.
 #[derive(Deserialize)]
