@@ -98,6 +98,8 @@ pub enum MdmError {
     EnrollmentType(String),
     #[error("DeviceID {0:?} is not a device of the caller's tenant")]
     UnknownDevice(String),
+    #[error("DeviceID {0:?} is registered to another user")]
+    NotDeviceOwner(String),
     #[error("the certificate request was refused: {0}")]
     CertificateRequest(#[from] csr::CsrError),
     #[error("internal error")]
@@ -110,9 +112,10 @@ impl MdmError {
         match self {
             MdmError::Message(_) => (true, "MessageFormat"),
             MdmError::Token(_) => (true, "Authentication"),
-            MdmError::NotInScope | MdmError::ForgedBlob | MdmError::TermsNotAccepted => {
-                (true, "Authorization")
-            }
+            MdmError::NotInScope
+            | MdmError::ForgedBlob
+            | MdmError::TermsNotAccepted
+            | MdmError::NotDeviceOwner(_) => (true, "Authorization"),
             MdmError::EnrollmentType(_) | MdmError::UnknownDevice(_) => {
                 (true, "DeviceNotSupported")
             }
@@ -396,8 +399,8 @@ async fn enroll(State(state): State<AppState>, body: Bytes) -> Result<Response, 
     ))
 }
 
-/// EnrollmentType=Device, a DeviceID of the caller's tenant, and an OpaqueBlob this MDM issued
-/// to the caller (required when the tenant has terms of use). Returns the device id.
+/// EnrollmentType=Device, a DeviceID of the caller's tenant registered to the caller, and an
+/// OpaqueBlob this MDM issued to the caller (required when the tenant has terms of use). Returns the device id.
 fn check_enrollment_context(
     state: &AppState,
     caller: &Caller,
@@ -411,6 +414,13 @@ fn check_enrollment_context(
     let device = db::device(&state.db(), raw_id)?
         .filter(|d| d.tenant_id.eq_ignore_ascii_case(&caller.tenant.id))
         .ok_or_else(|| MdmError::UnknownDevice(raw_id.to_string()))?;
+    // A user enrolls only the devices registered to them, not a colleague's.
+    if !device
+        .owner_object_id
+        .eq_ignore_ascii_case(&caller.user.object_id)
+    {
+        return Err(MdmError::NotDeviceOwner(raw_id.to_string()));
+    }
     let device_id = uuid::Uuid::parse_str(&device.device_id)
         .map_err(|_| MdmError::UnknownDevice(raw_id.to_string()))?;
     let needs_terms = state
@@ -483,6 +493,105 @@ async fn compliance() -> Html<&'static str> {
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::tenant_file::TenantFile;
+
+    const ADELE: &str = "adele.vance@contoso.com";
+    const NESTOR: &str = "nestor.wilke@contoso.com";
+
+    /// An emulator state on a temporary database, with Contoso's MDM application.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        state: AppState,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/contoso.toml");
+        let file = TenantFile::load(&path).unwrap();
+        let config = Config::new("http://emulator.test").with_mdm(None, &file);
+        let state = AppState::open(&dir.path().join("emulator.sqlite"), &file, config).unwrap();
+        Fixture { _dir: dir, state }
+    }
+
+    fn caller(state: &AppState, upn: &str) -> Caller {
+        let user = db::user_by_upn(&state.db(), upn).unwrap().unwrap();
+        let tenant = db::tenant_by_id(&state.db(), &user.tenant_id)
+            .unwrap()
+            .unwrap();
+        Caller { user, tenant }
+    }
+
+    /// A device object owned by `owner` (as DRS writes it); returns its id.
+    fn register(state: &AppState, owner: &Caller) -> String {
+        let device_id = uuid::Uuid::new_v4().to_string();
+        let device = db::Device {
+            device_id: device_id.clone(),
+            object_id: uuid::Uuid::new_v4().to_string(),
+            tenant_id: owner.tenant.id.clone(),
+            owner_object_id: owner.user.object_id.clone(),
+            owner_upn: owner.user.upn.clone(),
+            display_name: "DESKTOP-TEST".into(),
+            os_type: "Windows".into(),
+            os_version: "10.0.26100".into(),
+            trust_type: "AzureAd".into(),
+            join_type: 0,
+            alternative_security_id: String::new(),
+            thumbprint: String::new(),
+            transport_key: String::new(),
+            cert_der: Vec::new(),
+            enabled: true,
+            attested: false,
+            created_at: crate::error::now_rfc3339(),
+        };
+        assert!(db::insert_device_within_quota(&mut state.db(), &device, 100).unwrap());
+        device_id
+    }
+
+    fn enroll_request(device_id: &str, blob: Option<&str>) -> soap::EnrollRequest {
+        let mut context = vec![
+            ("EnrollmentType".to_string(), "Device".to_string()),
+            ("DeviceID".to_string(), device_id.to_string()),
+        ];
+        if let Some(blob) = blob {
+            context.push(("EnrollmentData".to_string(), blob.to_string()));
+        }
+        soap::EnrollRequest {
+            message_id: None,
+            token: String::new(),
+            csr_der: Vec::new(),
+            context,
+        }
+    }
+
+    /// An OpaqueBlob issued to `caller` (as an accepted terms page does).
+    fn blob_for(state: &AppState, caller: &Caller) -> String {
+        let blob = random_id();
+        store::insert_blob(
+            &state.db(),
+            &blob,
+            &caller.tenant.id,
+            &caller.user.object_id,
+            tokens::now(),
+        )
+        .unwrap();
+        blob
+    }
+
+    #[test]
+    fn only_the_devices_owner_may_enroll_it() {
+        let f = fixture();
+        let (adele, nestor) = (caller(&f.state, ADELE), caller(&f.state, NESTOR));
+        let adeles_device = register(&f.state, &adele);
+        let blob = blob_for(&f.state, &nestor);
+        let request = enroll_request(&adeles_device, Some(&blob));
+        assert!(matches!(
+            check_enrollment_context(&f.state, &nestor, &request),
+            Err(MdmError::NotDeviceOwner(_))
+        ));
+        let own = register(&f.state, &nestor);
+        let request = enroll_request(&own, Some(&blob));
+        assert!(check_enrollment_context(&f.state, &nestor, &request).is_ok());
+    }
 
     #[test]
     fn terms_redirect_must_be_the_join_web_app_origin_and_path() {
