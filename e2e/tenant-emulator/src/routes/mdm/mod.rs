@@ -92,6 +92,10 @@ pub enum MdmError {
     NotInScope,
     #[error("the enrollment data (OpaqueBlob) was not issued by this MDM to this user")]
     ForgedBlob,
+    #[error("the enrollment data (OpaqueBlob) was already used by a completed enrollment")]
+    BlobUsed,
+    #[error("the enrollment data (OpaqueBlob) has expired; accept the terms of use again")]
+    BlobExpired,
     #[error("the terms of use were not accepted (no EnrollmentData)")]
     TermsNotAccepted,
     #[error("EnrollmentType {0:?} is not supported; only Device")]
@@ -115,7 +119,9 @@ impl MdmError {
             MdmError::NotInScope
             | MdmError::ForgedBlob
             | MdmError::TermsNotAccepted
-            | MdmError::NotDeviceOwner(_) => (true, "Authorization"),
+            | MdmError::NotDeviceOwner(_)
+            | MdmError::BlobUsed
+            | MdmError::BlobExpired => (true, "Authorization"),
             MdmError::EnrollmentType(_) | MdmError::UnknownDevice(_) => {
                 (true, "DeviceNotSupported")
             }
@@ -390,22 +396,30 @@ async fn get_policies(State(state): State<AppState>, body: Bytes) -> Result<Resp
 async fn enroll(State(state): State<AppState>, body: Bytes) -> Result<Response, MdmError> {
     let request = soap::parse_enroll(body_text(&body)?)?;
     let caller = authenticate(&state, &request.token)?;
-    let device_id = check_enrollment_context(&state, &caller, &request)?;
+    let context = check_enrollment_context(&state, &caller, &request)?;
     let public_key = csr::verify_enrollment_csr(&request.csr_der)?;
-    let doc = issue(&state, &caller, &device_id, &public_key)?;
+    let doc = issue(&state, &caller, &context, &public_key)?;
     Ok(soap_reply(
         StatusCode::OK,
         soap::enroll_response(request.message_id.as_deref(), &doc),
     ))
 }
 
+/// What an enrollment request was checked to be: the device, and the OpaqueBlob to spend
+/// when (and only when) the enrollment succeeds.
+struct EnrollmentContext {
+    device_id: uuid::Uuid,
+    blob: Option<String>,
+}
+
 /// EnrollmentType=Device, a DeviceID of the caller's tenant registered to the caller, and an
-/// OpaqueBlob this MDM issued to the caller (required when the tenant has terms of use). Returns the device id.
+/// OpaqueBlob this MDM issued to the caller, unspent and unexpired (required when the tenant
+/// has terms of use). Nothing is spent here.
 fn check_enrollment_context(
     state: &AppState,
     caller: &Caller,
     request: &soap::EnrollRequest,
-) -> Result<uuid::Uuid, MdmError> {
+) -> Result<EnrollmentContext, MdmError> {
     let kind = request.context_item("EnrollmentType").unwrap_or_default();
     if !kind.eq_ignore_ascii_case("Device") {
         return Err(MdmError::EnrollmentType(kind.to_string()));
@@ -427,34 +441,46 @@ fn check_enrollment_context(
         .config()
         .mdm_for(&caller.tenant.id)
         .is_some_and(|m| m.terms_of_use_url.is_some());
-    match request
+    let blob = request
         .context_item("EnrollmentData")
-        .filter(|b| !b.is_empty())
-    {
-        Some(blob)
-            if !store::redeem_blob(
-                &state.db(),
-                blob,
-                &caller.tenant.id,
-                &caller.user.object_id,
-            )? =>
-        {
-            return Err(MdmError::ForgedBlob)
-        }
-        Some(_) => {}
+        .filter(|b| !b.is_empty());
+    match blob {
+        Some(blob) => check_blob(state, caller, blob)?,
         None if needs_terms => return Err(MdmError::TermsNotAccepted),
         None => {}
     }
-    Ok(device_id)
+    Ok(EnrollmentContext {
+        device_id,
+        blob: blob.map(str::to_string),
+    })
 }
 
-/// Issue the management certificate, record the enrollment, build the provisioning document.
+/// The OpaqueBlob must be this MDM's, issued to the caller, unspent and unexpired.
+fn check_blob(state: &AppState, caller: &Caller, blob: &str) -> Result<(), MdmError> {
+    let found = store::blob_state(
+        &state.db(),
+        blob,
+        &caller.tenant.id,
+        &caller.user.object_id,
+        tokens::now(),
+    )?;
+    match found {
+        store::BlobState::Valid => Ok(()),
+        store::BlobState::Unknown => Err(MdmError::ForgedBlob),
+        store::BlobState::Used => Err(MdmError::BlobUsed),
+        store::BlobState::Expired => Err(MdmError::BlobExpired),
+    }
+}
+
+/// Issue the management certificate, record the enrollment (spending the OpaqueBlob in the
+/// same transaction), build the provisioning document.
 fn issue(
     state: &AppState,
     caller: &Caller,
-    device_id: &uuid::Uuid,
+    context: &EnrollmentContext,
     public_key: &spki::SubjectPublicKeyInfoOwned,
 ) -> Result<String, MdmError> {
+    let device_id = &context.device_id;
     let authority = ca::mdm_ca(&state.db(), &caller.tenant.id)?;
     let cert = ca::issue_management_certificate(&authority, device_id, public_key)?;
     let encode = |c: &x509_cert::Certificate| {
@@ -471,7 +497,9 @@ fn issue(
         thumbprint: thumbprint.clone(),
         created_at: crate::error::now_rfc3339(),
     };
-    store::upsert_enrollment(&state.db(), &enrollment)?;
+    if !store::record_enrollment(&mut state.db(), &enrollment, context.blob.as_deref())? {
+        return Err(MdmError::BlobUsed);
+    }
     tracing::info!(device_id = %device_id, enrollment_id = %enrollment.enrollment_id, "mdm: device enrolled");
     let server_url = format!("{}/ManagementServer/MDM.svc", state.config().mdm_origin());
     Ok(soap::provisioning_doc(&soap::Provisioning {
@@ -575,6 +603,69 @@ mod tests {
         )
         .unwrap();
         blob
+    }
+
+    /// Any public key will do for the management certificate: the MDM CA's own.
+    fn some_public_key(state: &AppState, caller: &Caller) -> spki::SubjectPublicKeyInfoOwned {
+        let authority = ca::mdm_ca(&state.db(), &caller.tenant.id).unwrap();
+        authority
+            .cert
+            .tbs_certificate
+            .subject_public_key_info
+            .clone()
+    }
+
+    /// The enrollment endpoint's steps after the SOAP parsing: context check, then issuance.
+    fn enroll_with(
+        state: &AppState,
+        caller: &Caller,
+        request: &soap::EnrollRequest,
+    ) -> Result<String, MdmError> {
+        let context = check_enrollment_context(state, caller, request)?;
+        issue(state, caller, &context, &some_public_key(state, caller))
+    }
+
+    #[test]
+    fn an_opaque_blob_is_refused_after_a_successful_enrollment() {
+        let f = fixture();
+        let nestor = caller(&f.state, NESTOR);
+        let device = register(&f.state, &nestor);
+        let blob = blob_for(&f.state, &nestor);
+        let request = enroll_request(&device, Some(&blob));
+        // A failed attempt (here: stopped before issuance) does not spend the blob.
+        assert!(check_enrollment_context(&f.state, &nestor, &request).is_ok());
+        assert!(enroll_with(&f.state, &nestor, &request).is_ok());
+        assert!(matches!(
+            enroll_with(&f.state, &nestor, &request),
+            Err(MdmError::BlobUsed)
+        ));
+        // Another device of the same user cannot reuse it either.
+        let other = register(&f.state, &nestor);
+        assert!(matches!(
+            enroll_with(&f.state, &nestor, &enroll_request(&other, Some(&blob))),
+            Err(MdmError::BlobUsed)
+        ));
+    }
+
+    #[test]
+    fn an_expired_opaque_blob_is_refused() {
+        let f = fixture();
+        let nestor = caller(&f.state, NESTOR);
+        let device = register(&f.state, &nestor);
+        let blob = random_id();
+        let issued = tokens::now() - store::BLOB_LIFETIME_SECS - 1;
+        store::insert_blob(
+            &f.state.db(),
+            &blob,
+            &nestor.tenant.id,
+            &nestor.user.object_id,
+            issued,
+        )
+        .unwrap();
+        assert!(matches!(
+            check_enrollment_context(&f.state, &nestor, &enroll_request(&device, Some(&blob))),
+            Err(MdmError::BlobExpired)
+        ));
     }
 
     #[test]
