@@ -538,4 +538,45 @@ mod tests {
             Err(AttestationError::Base64)
         );
     }
+
+    /// A log sink for one test.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_present_certification_that_fails_is_logged_with_its_reason_when_not_required() {
+        let f = fixture();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(f.statement.encode().unwrap());
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        let outcome = tracing::subscriber::with_default(subscriber, || {
+            assess(Some(&b64), &f.parts, b"other", false)
+        });
+        assert_eq!(outcome, Ok(false));
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("WARN"), "{log}");
+        assert!(log.contains("not attested"), "{log}");
+        assert!(
+            log.contains(&AttestationError::NotBound.to_string()),
+            "{log}"
+        );
+    }
 }

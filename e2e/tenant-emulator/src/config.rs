@@ -18,6 +18,12 @@ pub struct Config {
     pub mdm: Vec<(String, MdmSpec)>,
     /// Base URL of each emulated STS (by STS id), each on its own listener.
     pub sts_urls: std::collections::HashMap<String, String>,
+    /// Redirect URIs accepted for every application besides the join web app on
+    /// `public_url` (`--extra-redirect-uri`, e.g. a join web app served by `trunk serve`).
+    pub extra_redirect_uris: Vec<String>,
+    /// Mount the test-only routes that mint credentials (`--test-hooks`), e.g.
+    /// `POST /_emulator/sts/{id}/wresult`. Off by default.
+    pub test_hooks: bool,
 }
 
 impl Config {
@@ -30,6 +36,8 @@ impl Config {
             mdm_url: None,
             mdm: Vec::new(),
             sts_urls: Default::default(),
+            extra_redirect_uris: Vec::new(),
+            test_hooks: false,
         }
     }
 
@@ -70,6 +78,18 @@ impl Config {
     /// Add the tenant file's extra applications to the defaults.
     pub fn with_extra_clients(mut self, extra: &[ClientSpec]) -> Self {
         self.clients.extend(extra.iter().cloned());
+        self
+    }
+
+    /// Accept these exact redirect URIs as well (compared as strings, like Entra's reply URLs).
+    pub fn with_extra_redirect_uris(mut self, uris: &[String]) -> Self {
+        self.extra_redirect_uris.extend(uris.iter().cloned());
+        self
+    }
+
+    /// Mount (or not) the test-only routes that mint credentials.
+    pub fn with_test_hooks(mut self, enabled: bool) -> Self {
+        self.test_hooks = enabled;
         self
     }
 

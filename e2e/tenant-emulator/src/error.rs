@@ -45,6 +45,9 @@ pub enum AuthorityError {
     InvalidCode,
     #[error("tenant {0} not found")]
     TenantNotFound(String),
+    /// The user has a second factor that this grant cannot prove (ESTS's ROPC answer).
+    #[error("Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{0}'.")]
+    MfaRequired(String),
     /// A federation or second-factor refusal, already in its AADSTS shape.
     #[error("{}", .0.error_description)]
     Federation(Box<OAuthError>),
@@ -105,6 +108,11 @@ impl AuthorityError {
             TenantNotFound(_) => (
                 "invalid_request",
                 aadsts::TENANT_NOT_FOUND,
+                StatusCode::BAD_REQUEST,
+            ),
+            MfaRequired(_) => (
+                "invalid_grant",
+                aadsts::MFA_REQUIRED,
                 StatusCode::BAD_REQUEST,
             ),
             Federation(_) => ("invalid_grant", 0, StatusCode::BAD_REQUEST),

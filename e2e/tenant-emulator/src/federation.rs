@@ -39,7 +39,14 @@ CREATE TABLE IF NOT EXISTS sts_users (
 CREATE TABLE IF NOT EXISTS second_factors (
     owner TEXT PRIMARY KEY,
     totp_secret TEXT NOT NULL,
-    failures INTEGER NOT NULL DEFAULT 0
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_step INTEGER
+);
+CREATE TABLE IF NOT EXISTS used_assertions (
+    sts_id TEXT NOT NULL,
+    assertion_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (sts_id, assertion_id)
 );
 CREATE TABLE IF NOT EXISTS mfa_pending (
     id TEXT PRIMARY KEY,
@@ -159,6 +166,7 @@ fn public_key_of(cert_der: &[u8]) -> Result<RsaPublicKey, InternalError> {
 /// Create the tables and upsert the tenant file's federation data.
 pub fn seed(conn: &mut Connection, file: &TenantFile) -> Result<(), InternalError> {
     conn.execute_batch(SCHEMA)?;
+    migrate(conn)?;
     for sts in &file.sts {
         seed_sts(conn, file, sts)?;
     }
@@ -281,6 +289,20 @@ fn seed_sts_user(
     Ok(())
 }
 
+/// Bring a database created by an older emulator up to [`SCHEMA`]: `second_factors` gained
+/// `last_step` (the last accepted TOTP time step).
+fn migrate(conn: &Connection) -> Result<(), InternalError> {
+    let has_last_step: bool = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('second_factors') WHERE name = 'last_step'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has_last_step {
+        conn.execute_batch("ALTER TABLE second_factors ADD COLUMN last_step INTEGER")?;
+    }
+    Ok(())
+}
+
 /// Owner key of an on-premises account's second factor (cloud users use their object id).
 pub fn sts_owner(upn: &str) -> String {
     format!("sts:{}", upn.to_ascii_lowercase())
@@ -289,7 +311,8 @@ pub fn sts_owner(upn: &str) -> String {
 fn set_second_factor(conn: &Connection, owner: &str, secret: &str) -> Result<(), InternalError> {
     conn.execute(
         "INSERT INTO second_factors (owner, totp_secret) VALUES (?1, ?2)
-         ON CONFLICT(owner) DO UPDATE SET totp_secret = ?2",
+         ON CONFLICT(owner) DO UPDATE SET totp_secret = ?2,
+             last_step = CASE WHEN totp_secret = ?2 THEN last_step ELSE NULL END",
         params![owner, secret],
     )?;
     Ok(())
@@ -411,21 +434,23 @@ pub fn second_factor(conn: &Connection, owner: &str) -> Result<Option<String>, I
         .optional()?)
 }
 
-/// Check `code` for `owner`, counting wrong codes; a correct code resets the count.
+/// Check `code` for `owner`, counting wrong codes; a correct code resets the count. A code
+/// of a time step at or before the last accepted one is refused like a wrong code (RFC 6238
+/// §5.2: a code is accepted at most once), and an accepted step is remembered.
 pub fn check_code(
     conn: &Connection,
     owner: &str,
     code: &str,
     now: i64,
 ) -> Result<CodeCheck, InternalError> {
-    let row: Option<(String, u32)> = conn
+    let row: Option<(String, u32, Option<i64>)> = conn
         .query_row(
-            "SELECT totp_secret, failures FROM second_factors WHERE owner = ?1",
+            "SELECT totp_secret, failures, last_step FROM second_factors WHERE owner = ?1",
             params![owner],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((secret, failures)) = row else {
+    let Some((secret, failures, last_step)) = row else {
         return Ok(CodeCheck::Locked);
     };
     if failures >= MAX_CODE_FAILURES {
@@ -433,12 +458,18 @@ pub fn check_code(
     }
     let key =
         crate::totp::decode_secret(&secret).map_err(|e| InternalError::Crypto(e.to_string()))?;
-    if crate::totp::verify(&key, code, now) {
-        conn.execute(
-            "UPDATE second_factors SET failures = 0 WHERE owner = ?1",
-            params![owner],
+    let fresh = crate::totp::matching_step(&key, code, now)
+        .filter(|step| last_step.is_none_or(|last| *step > last));
+    if let Some(step) = fresh {
+        // Conditional on the step, so two concurrent checks of one code cannot both pass.
+        let accepted = conn.execute(
+            "UPDATE second_factors SET failures = 0, last_step = ?2
+             WHERE owner = ?1 AND (last_step IS NULL OR last_step < ?2)",
+            params![owner, step],
         )?;
-        return Ok(CodeCheck::Accepted);
+        if accepted == 1 {
+            return Ok(CodeCheck::Accepted);
+        }
     }
     conn.execute(
         "UPDATE second_factors SET failures = failures + 1 WHERE owner = ?1",
@@ -486,4 +517,77 @@ pub fn pending(
 pub fn delete_pending(conn: &Connection, id: &str) -> Result<(), InternalError> {
     conn.execute("DELETE FROM mfa_pending WHERE id = ?1", params![id])?;
     Ok(())
+}
+
+/// Record that STS `sts_id`'s assertion `assertion_id` was consumed; `false` when it already
+/// was (a replay). Entries are kept until `expires_at`, when the assertion would be refused
+/// as expired anyway; older ones are purged here.
+pub fn consume_assertion(
+    conn: &Connection,
+    sts_id: &str,
+    assertion_id: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<bool, InternalError> {
+    conn.execute(
+        "DELETE FROM used_assertions WHERE expires_at < ?1",
+        params![now],
+    )?;
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO used_assertions (sts_id, assertion_id, expires_at) VALUES (?1, ?2, ?3)",
+        params![sts_id, assertion_id, expires_at],
+    )?;
+    Ok(inserted == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DP";
+    const NOW: i64 = 1_800_000_015;
+
+    fn with_factor() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        migrate(&conn).unwrap();
+        set_second_factor(&conn, "owner-1", SECRET).unwrap();
+        conn
+    }
+
+    fn code(at: i64) -> String {
+        let key = crate::totp::decode_secret(SECRET).unwrap();
+        format!("{:06}", crate::totp::code_at(&key, at))
+    }
+
+    #[test]
+    fn an_accepted_code_is_not_accepted_again() {
+        let conn = with_factor();
+        let first = code(NOW);
+        assert_eq!(
+            check_code(&conn, "owner-1", &first, NOW).unwrap(),
+            CodeCheck::Accepted
+        );
+        // Same code, same step (RFC 6238 §5.2: a verifier must not accept it twice).
+        assert!(matches!(
+            check_code(&conn, "owner-1", &first, NOW + 1).unwrap(),
+            CodeCheck::Wrong(_)
+        ));
+        // Still inside the drift window one step later: refused too.
+        assert!(matches!(
+            check_code(&conn, "owner-1", &first, NOW + STEP).unwrap(),
+            CodeCheck::Wrong(_)
+        ));
+        // The next step's code is fine; then the earlier step is refused even if in the window.
+        assert_eq!(
+            check_code(&conn, "owner-1", &code(NOW + STEP), NOW + STEP).unwrap(),
+            CodeCheck::Accepted
+        );
+        assert!(matches!(
+            check_code(&conn, "owner-1", &code(NOW), NOW + STEP).unwrap(),
+            CodeCheck::Wrong(_)
+        ));
+    }
+
+    const STEP: i64 = crate::totp::STEP_SECS;
 }

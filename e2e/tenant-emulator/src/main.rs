@@ -50,6 +50,14 @@ struct Args {
     /// of the tenant file); port 0 picks free ports.
     #[arg(long, default_value = "127.0.0.1:0")]
     adfs_listen: SocketAddr,
+    /// A further redirect URI accepted for every application (repeatable), e.g. the join web
+    /// app served by `trunk serve` on a loopback port; compared exactly.
+    #[arg(long)]
+    extra_redirect_uri: Vec<String>,
+    /// Mount the test-only routes that mint credentials (`POST /_emulator/sts/{id}/wresult`);
+    /// for test suites only, never for a demo others can reach.
+    #[arg(long)]
+    test_hooks: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -119,6 +127,8 @@ async fn main() -> Result<()> {
     }
     let config = config
         .with_extra_clients(&tenants.clients)
+        .with_extra_redirect_uris(&args.extra_redirect_uri)
+        .with_test_hooks(args.test_hooks)
         .with_app_dir(args.app_dir.clone())
         .with_mdm(mdm_url.as_deref(), &tenants);
     let state = AppState::open(&args.db, &tenants, config)?;

@@ -4,7 +4,13 @@
 //!
 //! Verification reads claims only from the one assertion whose own signature covers it (the
 //! Reference must point at its `AssertionID`, and a document with more than one assertion is
-//! refused), so a signed assertion cannot be wrapped around unsigned claims.
+//! refused), so a signed assertion cannot be wrapped around unsigned claims. The assertion
+//! must have the shape AD FS emits (`Conditions`, `AttributeStatement`,
+//! `AuthenticationStatement`, then `ds:Signature` as the last child); the signature may hold
+//! only `SignedInfo`, `SignatureValue` and a `KeyInfo` with X.509 certificates (neither is
+//! covered by the enveloped digest, so no `ds:Object` and nothing else in `KeyInfo`); claims
+//! are read only from the direct `Attribute` children of the assertion's own
+//! `AttributeStatement`, with exactly one UPN and one ImmutableID value.
 
 use crate::c14n::{canonicalize, EXC_C14N};
 use base64::engine::general_purpose::STANDARD;
@@ -55,6 +61,14 @@ pub enum SamlError {
     NotYetValid,
     #[error("the assertion lacks the {0} claim")]
     MissingClaim(&'static str),
+    #[error("the assertion has no Conditions element")]
+    MissingConditions,
+    #[error("the assertion's Conditions lack NotBefore or NotOnOrAfter")]
+    MissingValidity,
+    #[error("the assertion carries more than one {0} value")]
+    DuplicateClaim(&'static str),
+    #[error("the assertion's subject does not match its ImmutableID claim")]
+    SubjectMismatch,
     #[error("signing failed: {0}")]
     Signing(String),
 }
@@ -172,8 +186,14 @@ fn canonical_root(xml: &str) -> Result<String, SamlError> {
 pub fn issue_assertion(issue: &Issue<'_>, claims: &Claims) -> Result<String, SamlError> {
     let id = format!("_{}", uuid::Uuid::new_v4());
     let unsigned = unsigned_assertion(&id, issue, claims);
-    let digest = STANDARD.encode(Sha256::digest(canonical_root(&unsigned)?.as_bytes()));
-    let signed_info = signed_info_xml(&id, &digest);
+    sign_assertion(&id, &unsigned, issue)
+}
+
+/// Append the enveloped signature (as AD FS places it: the assertion's last child) to the
+/// serialized assertion `unsigned` whose `AssertionID` is `id`.
+fn sign_assertion(id: &str, unsigned: &str, issue: &Issue<'_>) -> Result<String, SamlError> {
+    let digest = STANDARD.encode(Sha256::digest(canonical_root(unsigned)?.as_bytes()));
+    let signed_info = signed_info_xml(id, &digest);
     let to_sign = canonical_root(&signed_info)?;
     let signer = SigningKey::<Sha256>::new(issue.key.clone());
     let signature = signer
@@ -186,7 +206,7 @@ pub fn issue_assertion(issue: &Issue<'_>, claims: &Claims) -> Result<String, Sam
         STANDARD.encode(issue.cert_der),
     );
     let close = "</saml:Assertion>";
-    let body = unsigned.strip_suffix(close).unwrap_or(&unsigned);
+    let body = unsigned.strip_suffix(close).unwrap_or(unsigned);
     Ok(format!("{body}{signature_xml}{close}"))
 }
 
@@ -253,9 +273,85 @@ fn base64_text(node: Node<'_, '_>) -> Result<Vec<u8>, SamlError> {
         .map_err(|_| SamlError::SignatureShape("value is not base64".into()))
 }
 
+/// The element children of `node` (text between them is whitespace in what AD FS emits and
+/// is covered by the digest either way).
+fn elements<'a, 'i>(node: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
+    node.children().filter(Node::is_element)
+}
+
+/// The assertion's shape as AD FS emits it: `Conditions`, then its statements, then the
+/// enveloped `ds:Signature` as the last child (SAML 1.1's schema position). Returns the
+/// signature. Nothing else (`Advice`, other statements, a second signature) is accepted.
+fn signature_of<'a, 'i>(assertion: Node<'a, 'i>) -> Result<Node<'a, 'i>, SamlError> {
+    let children: Vec<Node> = elements(assertion).collect();
+    let Some((signature, content)) = children.split_last() else {
+        return Err(SamlError::SignatureShape("the assertion is empty".into()));
+    };
+    if !is(signature, DSIG_NS, "Signature") {
+        return Err(SamlError::SignatureShape(
+            "ds:Signature must be the assertion's last child".into(),
+        ));
+    }
+    for child in content {
+        let allowed = [
+            "Conditions",
+            "AttributeStatement",
+            "AuthenticationStatement",
+        ]
+        .iter()
+        .any(|name| is(child, SAML1_NS, name));
+        if !allowed {
+            return Err(SamlError::SignatureShape(format!(
+                "unexpected element {} in the assertion",
+                child.tag_name().name()
+            )));
+        }
+    }
+    check_signature_children(*signature)?;
+    Ok(*signature)
+}
+
+/// `ds:Signature` holds exactly `SignedInfo`, `SignatureValue` and optionally a `KeyInfo`
+/// with only `X509Data`/`X509Certificate`: neither `KeyInfo` nor `ds:Object` is covered by
+/// the enveloped digest, so nothing may hide there.
+fn check_signature_children(signature: Node<'_, '_>) -> Result<(), SamlError> {
+    let children: Vec<Node> = elements(signature).collect();
+    let (fixed, key_info) = match children.as_slice() {
+        [a, b] => ([a, b], None),
+        [a, b, c] => ([a, b], Some(*c)),
+        _ => {
+            return Err(SamlError::SignatureShape(
+                "ds:Signature must hold SignedInfo, SignatureValue and KeyInfo only".into(),
+            ))
+        }
+    };
+    if !is(fixed[0], DSIG_NS, "SignedInfo") || !is(fixed[1], DSIG_NS, "SignatureValue") {
+        return Err(SamlError::SignatureShape(
+            "ds:Signature must start with SignedInfo and SignatureValue".into(),
+        ));
+    }
+    let Some(key_info) = key_info else {
+        return Ok(());
+    };
+    let only_certificates = is(&key_info, DSIG_NS, "KeyInfo")
+        && elements(key_info).all(|data| {
+            is(&data, DSIG_NS, "X509Data")
+                && elements(data).all(|cert| {
+                    is(&cert, DSIG_NS, "X509Certificate") && elements(cert).next().is_none()
+                })
+        });
+    if only_certificates {
+        Ok(())
+    } else {
+        Err(SamlError::SignatureShape(
+            "ds:KeyInfo may hold only X509Data with X509Certificate".into(),
+        ))
+    }
+}
+
 /// Check the enveloped signature of `assertion` with `key`.
 fn verify_signature(assertion: Node<'_, '_>, key: &RsaPublicKey) -> Result<(), SamlError> {
-    let signature = only_child(assertion, DSIG_NS, "Signature")?;
+    let signature = signature_of(assertion)?;
     let signed_info = only_child(signature, DSIG_NS, "SignedInfo")?;
     require(
         algorithm(signed_info, DSIG_NS, "CanonicalizationMethod")?,
@@ -299,13 +395,23 @@ fn verify_signature(assertion: Node<'_, '_>, key: &RsaPublicKey) -> Result<(), S
         .map_err(|_| SamlError::BadSignature)
 }
 
-fn check_conditions(assertion: Node<'_, '_>, now: i64) -> Result<(), SamlError> {
-    let conditions =
-        only_child(assertion, SAML1_NS, "Conditions").map_err(|_| SamlError::Expired)?;
+/// The validity window and the audience: the one `Conditions` element must bound the
+/// assertion in time, and EVERY `AudienceRestrictionCondition` in it (at least one) must
+/// name Microsoft Online (SAML 1.1 §2.3.2.1.3: each condition must hold). Returns
+/// `NotOnOrAfter`.
+fn check_conditions(assertion: Node<'_, '_>, now: i64) -> Result<i64, SamlError> {
+    let mut all = elements(assertion).filter(|n| is(n, SAML1_NS, "Conditions"));
+    let conditions = match (all.next(), all.next()) {
+        (Some(conditions), None) => conditions,
+        (None, _) => return Err(SamlError::MissingConditions),
+        (Some(_), Some(_)) => {
+            return Err(SamlError::SignatureShape("more than one Conditions".into()))
+        }
+    };
     let bound = |name| conditions.attribute(name).and_then(parse_instant);
     let (Some(not_before), Some(not_on_or_after)) = (bound("NotBefore"), bound("NotOnOrAfter"))
     else {
-        return Err(SamlError::Expired);
+        return Err(SamlError::MissingValidity);
     };
     if now + SKEW_SECS < not_before {
         return Err(SamlError::NotYetValid);
@@ -313,44 +419,99 @@ fn check_conditions(assertion: Node<'_, '_>, now: i64) -> Result<(), SamlError> 
     if now - SKEW_SECS >= not_on_or_after {
         return Err(SamlError::Expired);
     }
-    let audience_ok = conditions
-        .descendants()
-        .filter(|n| is(n, SAML1_NS, "Audience"))
-        .any(|n| n.text().map(str::trim) == Some(MICROSOFT_ONLINE));
-    if audience_ok {
-        Ok(())
+    let restrictions: Vec<Node> = elements(conditions)
+        .filter(|n| is(n, SAML1_NS, "AudienceRestrictionCondition"))
+        .collect();
+    let names_us = |restriction: &Node| {
+        elements(*restriction)
+            .filter(|n| is(n, SAML1_NS, "Audience"))
+            .any(|n| n.text().map(str::trim) == Some(MICROSOFT_ONLINE))
+    };
+    if !restrictions.is_empty() && restrictions.iter().all(names_us) {
+        Ok(not_on_or_after)
     } else {
         Err(SamlError::WrongAudience)
     }
 }
 
-fn attribute_values(assertion: Node<'_, '_>, name: &str) -> Vec<String> {
-    assertion
-        .descendants()
+/// The one `saml:AttributeStatement` child of the assertion.
+fn attribute_statement<'a, 'i>(assertion: Node<'a, 'i>) -> Result<Node<'a, 'i>, SamlError> {
+    let mut all = elements(assertion).filter(|n| is(n, SAML1_NS, "AttributeStatement"));
+    match (all.next(), all.next()) {
+        (Some(statement), None) => Ok(statement),
+        (None, _) => Err(SamlError::MissingClaim("AttributeStatement")),
+        (Some(_), Some(_)) => Err(SamlError::SignatureShape(
+            "more than one AttributeStatement".into(),
+        )),
+    }
+}
+
+/// The values of attribute `name`, read only from the statement's own `Attribute` children.
+fn attribute_values(statement: Node<'_, '_>, name: &str) -> Vec<String> {
+    elements(statement)
         .filter(|n| is(n, SAML1_NS, "Attribute") && n.attribute("AttributeName") == Some(name))
-        .flat_map(|a| a.children().filter(|v| is(v, SAML1_NS, "AttributeValue")))
+        .flat_map(elements)
+        .filter(|v| is(v, SAML1_NS, "AttributeValue"))
         .map(|v| v.text().unwrap_or("").trim().to_string())
         .collect()
 }
 
+/// The single value of claim `name` (none and several are both refused).
+fn single_value(statement: Node<'_, '_>, name: &'static str) -> Result<String, SamlError> {
+    let mut values = attribute_values(statement, name).into_iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => Ok(value),
+        (None, _) => Err(SamlError::MissingClaim(name)),
+        (Some(_), Some(_)) => Err(SamlError::DuplicateClaim(name)),
+    }
+}
+
+/// The `NameIdentifier` of a statement's own `Subject`.
+fn subject_name(statement: Node<'_, '_>) -> Option<String> {
+    let subject = elements(statement).find(|n| is(n, SAML1_NS, "Subject"))?;
+    let name = elements(subject).find(|n| is(n, SAML1_NS, "NameIdentifier"))?;
+    Some(name.text().unwrap_or("").trim().to_string())
+}
+
+/// The claims of the signed assertion: only the direct children of its own
+/// `AttributeStatement` count, and the subject of every statement must be the ImmutableID.
 fn read_claims(assertion: Node<'_, '_>) -> Result<Claims, SamlError> {
-    let upn = attribute_values(assertion, "UPN")
-        .into_iter()
-        .next()
-        .ok_or(SamlError::MissingClaim("UPN"))?;
-    let immutable_id = attribute_values(assertion, "ImmutableID")
-        .into_iter()
-        .next()
-        .ok_or(SamlError::MissingClaim("ImmutableID"))?;
+    let statement = attribute_statement(assertion)?;
+    let upn = single_value(statement, "UPN")?;
+    let immutable_id = single_value(statement, "ImmutableID")?;
+    let subjects_agree = elements(assertion)
+        .filter(|n| {
+            is(n, SAML1_NS, "AttributeStatement") || is(n, SAML1_NS, "AuthenticationStatement")
+        })
+        .all(|s| subject_name(s).as_deref() == Some(immutable_id.as_str()));
+    if !subjects_agree {
+        return Err(SamlError::SubjectMismatch);
+    }
     Ok(Claims {
         upn,
         immutable_id,
-        auth_methods: attribute_values(assertion, "authnmethodsreferences"),
+        auth_methods: attribute_values(statement, "authnmethodsreferences"),
     })
+}
+
+/// A verified assertion: its claims and what a replay cache needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub claims: Claims,
+    /// The signed `AssertionID` (unique per issuer).
+    pub assertion_id: String,
+    /// `NotOnOrAfter` of its `Conditions` (Unix seconds): after it (plus [`SKEW_SECS`]) the
+    /// assertion is refused as expired anyway.
+    pub not_on_or_after: i64,
 }
 
 /// Verify a `wresult` (or a bare assertion) against `trust` at `now` and return its claims.
 pub fn verify(xml: &str, trust: &Trust<'_>, now: i64) -> Result<Claims, SamlError> {
+    verify_assertion(xml, trust, now).map(|v| v.claims)
+}
+
+/// [`verify`], also returning the assertion's id and validity end for replay detection.
+pub fn verify_assertion(xml: &str, trust: &Trust<'_>, now: i64) -> Result<Verified, SamlError> {
     let doc = Document::parse(xml).map_err(|e| SamlError::Malformed(e.to_string()))?;
     let assertions: Vec<Node> = doc
         .descendants()
@@ -364,8 +525,12 @@ pub fn verify(xml: &str, trust: &Trust<'_>, now: i64) -> Result<Claims, SamlErro
     if issuer != trust.issuer {
         return Err(SamlError::WrongIssuer(issuer.to_string()));
     }
-    check_conditions(*assertion, now)?;
-    read_claims(*assertion)
+    let not_on_or_after = check_conditions(*assertion, now)?;
+    Ok(Verified {
+        claims: read_claims(*assertion)?,
+        assertion_id: assertion.attribute("AssertionID").unwrap_or("").to_string(),
+        not_on_or_after,
+    })
 }
 
 /// The issuer named by an assertion, read before verification to pick the trust to verify
@@ -539,5 +704,166 @@ mod tests {
             "MinorVersion='1' MajorVersion='1'",
         );
         assert_eq!(check(&xml, NOW), Ok(claims()));
+    }
+
+    /// An assertion built from the issuer's own template after `edit`, then genuinely signed:
+    /// what a compromised or misconfigured STS could emit.
+    fn signed_with(edit: impl Fn(String) -> String) -> String {
+        let issue = Issue {
+            issuer: ISSUER,
+            key: &keys().0,
+            cert_der: b"not-a-real-cert",
+            now: NOW,
+            lifetime_secs: 3600,
+        };
+        let unsigned = edit(unsigned_assertion("_edited", &issue, &claims()));
+        let assertion = sign_assertion("_edited", &unsigned, &issue).unwrap();
+        wrap_rstr(&assertion, NOW, NOW + 3600)
+    }
+
+    /// Victim claims as an attacker would smuggle them (outside the digested content).
+    fn victim_attributes() -> String {
+        format!(
+            "{}{}{}",
+            attribute_xml("UPN", UPN_NS, &["victim@fabrikam.example".into()]),
+            attribute_xml("ImmutableID", LIVEID_NS, &["dmljdGlt".into()]),
+            attribute_xml(
+                "authnmethodsreferences",
+                CLAIMS_NS,
+                &[AUTHN_MULTIPLE.into()]
+            ),
+        )
+    }
+
+    /// `xml` with its `<ds:Signature>` cut out, and the signature.
+    fn cut_signature(xml: &str) -> (String, String) {
+        let start = xml.find("<ds:Signature").unwrap();
+        let end = xml.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+        (
+            format!("{}{}", &xml[..start], &xml[end..]),
+            xml[start..end].to_string(),
+        )
+    }
+
+    #[test]
+    fn claims_inside_key_info_of_a_moved_signature_are_refused() {
+        // The signature moved to the assertion's first child, victim claims inside KeyInfo:
+        // the digest (which leaves the signature out) and SignedInfo are unchanged.
+        let (rest, signature) = cut_signature(&issued(NOW));
+        let signature = signature.replace(
+            "<ds:KeyInfo>",
+            &format!(
+                "<ds:KeyInfo><saml:AttributeStatement xmlns:saml=\"{SAML1_NS}\">{}</saml:AttributeStatement>",
+                victim_attributes()
+            ),
+        );
+        let at = rest.find("<saml:Conditions").unwrap();
+        let wrapped = format!("{}{signature}{}", &rest[..at], &rest[at..]);
+        assert!(matches!(
+            check(&wrapped, NOW),
+            Err(SamlError::SignatureShape(_))
+        ));
+    }
+
+    #[test]
+    fn claims_inside_key_info_or_an_object_are_refused_at_the_usual_position() {
+        let xml = issued(NOW);
+        let smuggled = format!(
+            "<saml:AttributeStatement xmlns:saml=\"{SAML1_NS}\">{}</saml:AttributeStatement>",
+            victim_attributes()
+        );
+        let in_key_info = xml.replace("<ds:KeyInfo>", &format!("<ds:KeyInfo>{smuggled}"));
+        let in_x509_data = xml.replace("<ds:X509Data>", &format!("<ds:X509Data>{smuggled}"));
+        let in_object = xml.replace(
+            "</ds:KeyInfo>",
+            &format!("</ds:KeyInfo><ds:Object>{smuggled}</ds:Object>"),
+        );
+        for tampered in [in_key_info, in_x509_data, in_object] {
+            assert!(
+                matches!(check(&tampered, NOW), Err(SamlError::SignatureShape(_))),
+                "{tampered}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_signature_that_is_not_the_last_child_is_refused() {
+        let (rest, signature) = cut_signature(&issued(NOW));
+        let at = rest.find("<saml:AuthenticationStatement").unwrap();
+        let moved = format!("{}{signature}{}", &rest[..at], &rest[at..]);
+        assert!(matches!(
+            check(&moved, NOW),
+            Err(SamlError::SignatureShape(_))
+        ));
+    }
+
+    #[test]
+    fn claims_are_read_only_from_the_assertions_own_statements() {
+        // Signed, but the victim's attributes sit in an element AD FS never emits.
+        let xml = signed_with(|unsigned| {
+            unsigned.replace(
+                "<saml:AttributeStatement>",
+                &format!(
+                    "<saml:Advice>{}</saml:Advice><saml:AttributeStatement>",
+                    victim_attributes()
+                ),
+            )
+        });
+        assert!(check(&xml, NOW).is_err());
+    }
+
+    #[test]
+    fn a_second_upn_or_immutable_id_value_is_refused() {
+        let two_upns = signed_with(|unsigned| {
+            unsigned.replace(
+                "<saml:AttributeValue>diego@fabrikam.example</saml:AttributeValue>",
+                "<saml:AttributeValue>diego@fabrikam.example</saml:AttributeValue>\
+                 <saml:AttributeValue>victim@fabrikam.example</saml:AttributeValue>",
+            )
+        });
+        assert_eq!(check(&two_upns, NOW), Err(SamlError::DuplicateClaim("UPN")));
+        let two_attributes = signed_with(|unsigned| {
+            unsigned.replace(
+                "</saml:AttributeStatement>",
+                &format!(
+                    "{}</saml:AttributeStatement>",
+                    attribute_xml("ImmutableID", LIVEID_NS, &["dmljdGlt".into()])
+                ),
+            )
+        });
+        assert_eq!(
+            check(&two_attributes, NOW),
+            Err(SamlError::DuplicateClaim("ImmutableID"))
+        );
+    }
+
+    #[test]
+    fn every_audience_restriction_must_name_microsoft_online() {
+        let extra = signed_with(|unsigned| {
+            unsigned.replace(
+                "</saml:Conditions>",
+                "<saml:AudienceRestrictionCondition><saml:Audience>urn:other:rp</saml:Audience>\
+                 </saml:AudienceRestrictionCondition></saml:Conditions>",
+            )
+        });
+        assert_eq!(check(&extra, NOW), Err(SamlError::WrongAudience));
+        let none = signed_with(|unsigned| {
+            let start = unsigned
+                .find("<saml:AudienceRestrictionCondition>")
+                .unwrap();
+            let end = unsigned.find("</saml:Conditions>").unwrap();
+            format!("{}{}", &unsigned[..start], &unsigned[end..])
+        });
+        assert_eq!(check(&none, NOW), Err(SamlError::WrongAudience));
+    }
+
+    #[test]
+    fn a_missing_conditions_element_is_its_own_error() {
+        let xml = signed_with(|unsigned| {
+            let start = unsigned.find("<saml:Conditions").unwrap();
+            let end = unsigned.find("</saml:Conditions>").unwrap() + "</saml:Conditions>".len();
+            format!("{}{}", &unsigned[..start], &unsigned[end..])
+        });
+        assert_eq!(check(&xml, NOW), Err(SamlError::MissingConditions));
     }
 }

@@ -54,14 +54,23 @@ pub fn code_at(key: &[u8], unix_time: i64) -> u32 {
 
 /// Whether `code` (exactly six digits) is valid at `unix_time`, within the drift window.
 pub fn verify(key: &[u8], code: &str, unix_time: i64) -> bool {
+    matching_step(key, code, unix_time).is_some()
+}
+
+/// The time step (`unix_time / STEP_SECS`, within the drift window) whose code `code` is, the
+/// latest one when several match; the verifier remembers it to refuse replays (RFC 6238 §5.2).
+pub fn matching_step(key: &[u8], code: &str, unix_time: i64) -> Option<i64> {
     let code = code.trim();
     if code.len() != DIGITS as usize || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
+        return None;
     }
-    let Ok(value) = code.parse::<u32>() else {
-        return false;
-    };
-    (-DRIFT_STEPS..=DRIFT_STEPS).any(|step| code_at(key, unix_time + step * STEP_SECS) == value)
+    let value = code.parse::<u32>().ok()?;
+    let now_step = unix_time.max(0) / STEP_SECS;
+    (-DRIFT_STEPS..=DRIFT_STEPS)
+        .rev()
+        .map(|drift| now_step + drift)
+        .filter(|step| *step >= 0)
+        .find(|step| hotp(key, *step as u64, DIGITS) == value)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use common::*;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::json;
 use std::collections::BTreeSet;
+use tenant_emulator::config::Config;
 
 fn keys_of(value: &serde_json::Value) -> BTreeSet<String> {
     value.as_object().expect("object").keys().cloned().collect()
@@ -226,19 +227,44 @@ async fn authorize_rejects_unknown_client_foreign_redirect_and_missing_nonce_wit
     assert!(no_nonce.text().contains("AADSTS900144"));
 }
 
-#[tokio::test]
-async fn loopback_join_web_app_redirect_is_allowed() {
-    let emu = emulator();
+async fn authorize_to(emu: &Emulator, redirect_uri: &str) -> Reply {
     let drs = cxh_wire::consts::DRS_CLIENT_ID;
-    let reply = get(
-        &emu.router,
-        &format!("/common/oauth2/authorize?client_id={drs}&response_type=id_token&nonce=n&redirect_uri=http://127.0.0.1:8123/WebApp/CloudDomainJoin/4"),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::FOUND);
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("client_id", drs),
+            ("response_type", "id_token"),
+            ("nonce", "n"),
+            ("redirect_uri", redirect_uri),
+        ])
+        .finish();
+    get(&emu.router, &format!("/common/oauth2/authorize?{query}")).await
+}
+
+#[tokio::test]
+async fn a_loopback_join_web_app_redirect_needs_explicit_configuration() {
+    // Any local listener could otherwise collect a silent (prompt=none) answer.
+    let loopback = "http://127.0.0.1:8123/WebApp/CloudDomainJoin/4";
+    let emu = emulator();
+    for refused in [loopback, "http://localhost:8124/WebApp/CloudDomainJoin/4"] {
+        let reply = authorize_to(&emu, refused).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{refused}");
+        assert!(reply.headers.get(header::LOCATION).is_none());
+        assert!(reply.text().contains("50011"), "{}", reply.text());
+    }
+
+    let file = tenant_file();
+    let config = Config::new(PUBLIC_URL)
+        .with_extra_clients(&file.clients)
+        .with_extra_redirect_uris(&[loopback.to_string()]);
+    let emu = emulator_with_config(&file, config);
+    let reply = authorize_to(&emu, loopback).await;
+    assert_eq!(reply.status, StatusCode::FOUND, "{}", reply.text());
     assert!(reply
         .location()
         .starts_with("http://127.0.0.1:8123/WebApp/CloudDomainJoin/4?sCtx="));
+    // Only that exact URI: another port of the same loopback host stays refused.
+    let other_port = authorize_to(&emu, "http://127.0.0.1:8124/WebApp/CloudDomainJoin/4").await;
+    assert_eq!(other_port.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -402,6 +428,35 @@ async fn password_grant_issues_a_drs_access_token() {
     let reply = post_form(&emu.router, "/common/oauth2/token", &wrong).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.json()["error"], "invalid_grant");
+    assert_eq!(reply.json()["error_codes"], json!([50126]));
+}
+
+#[tokio::test]
+async fn password_grant_of_a_user_with_a_second_factor_is_aadsts50076() {
+    // lee.gu has a TOTP factor: ROPC cannot prove it, so no token (as ESTS answers ROPC).
+    let emu = emulator();
+    let fields = [
+        ("grant_type", "password"),
+        ("client_id", cxh_wire::consts::DRS_CLIENT_ID),
+        ("username", "lee.gu@contoso.com"),
+        ("password", "Lee-Secure-9"),
+        ("resource", cxh_wire::consts::DRS_RESOURCE_ID),
+    ];
+    let reply = post_form(&emu.router, "/common/oauth2/token", &fields).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
+    let body = reply.json();
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(body["error_codes"], json!([50076]));
+    assert!(body.get("access_token").is_none());
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.contains("you must use multi-factor authentication"),
+        "{description}"
+    );
+    // A wrong password is still a wrong password (no hint that MFA would follow).
+    let mut wrong = fields;
+    wrong[3] = ("password", "nope");
+    let reply = post_form(&emu.router, "/common/oauth2/token", &wrong).await;
     assert_eq!(reply.json()["error_codes"], json!([50126]));
 }
 

@@ -121,6 +121,9 @@ fn binary_listens_writes_the_ready_file_and_serves_http_https_and_the_app() {
         health.starts_with("HTTP/1.1 200") && health.ends_with("ok"),
         "{health}"
     );
+    // Started without --test-hooks: the token-minting hook is not mounted (404, not 405).
+    let hook = http_get(&http_url, "/_emulator/sts/fabrikam/wresult");
+    assert!(hook.starts_with("HTTP/1.1 404"), "{hook}");
     let index = http_get(&http_url, "/WebApp/CloudDomainJoin/4");
     assert!(
         index.starts_with("HTTP/1.1 200") && index.contains("join app"),

@@ -46,9 +46,10 @@ async fn discovery_document_golden_fields() {
         json!({"AuthCodeEndpoint": format!("{PUBLIC_URL}/{TENANT_ID}/oauth2/authorize"),
                "TokenEndpoint": format!("{PUBLIC_URL}/{TENANT_ID}/oauth2/token")})
     );
+    // The WS-Federation endpoint the authority really serves; contoso.com is managed.
     assert_eq!(
-        doc["IdentityProviderService"]["PassiveAuthEndpoint"],
-        format!("{PUBLIC_URL}/{TENANT_ID}/wsfed")
+        doc["IdentityProviderService"],
+        json!({"Federated": false, "PassiveAuthEndpoint": format!("{PUBLIC_URL}/login.srf")})
     );
     assert_eq!(
         doc["DeviceJoinService"],
@@ -68,6 +69,28 @@ async fn discovery_document_golden_fields() {
         let other = discovery(&emu, &uri, Some("application/json, */*")).await;
         assert_eq!(other.json()["TenantInfo"]["TenantId"], TENANT_ID);
     }
+}
+
+#[tokio::test]
+async fn discovery_of_a_federated_domain_says_federated() {
+    let emu = emulator();
+    let reply = discovery(
+        &emu,
+        "/fabrikam-corp.com/enrollmentserver/contract?api-version=1.2",
+        Some("application/json"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let doc = reply.json();
+    assert_eq!(doc["IdentityProviderService"]["Federated"], true);
+    assert_eq!(
+        doc["IdentityProviderService"]["PassiveAuthEndpoint"],
+        format!("{PUBLIC_URL}/login.srf")
+    );
+    // The passive endpoint exists (a GET is not a sign-in: 405, not 404).
+    let endpoint = get(&emu.router, "/login.srf").await;
+    assert_eq!(endpoint.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(doc["TenantInfo"]["TenantId"], TENANT_ID);
 }
 
 #[tokio::test]

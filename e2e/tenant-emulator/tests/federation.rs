@@ -80,6 +80,80 @@ async fn an_expired_assertion_is_refused_with_aadsts50013() {
     assert!(reply.text().contains("expired"));
 }
 
+/// Post `wresult` to the authority's WS-Federation endpoint for a fresh login context.
+async fn post_wresult(emu: &Emulator, wresult: &str) -> Reply {
+    let ctx = authorize(&emu.router, "nonce-fed").await;
+    let wctx = format!("estsrequest={ctx}&state=st-1");
+    post_form(
+        &emu.router,
+        "/login.srf",
+        &[("wa", "wsignin1.0"), ("wresult", wresult), ("wctx", &wctx)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_used_assertion_is_refused_at_login_srf_and_at_the_token_endpoint() {
+    let emu = emulator();
+    let xml = wresult(&emu, 0).await;
+    let first = post_wresult(&emu, &xml).await;
+    assert_eq!(first.status, StatusCode::FOUND, "{}", first.text());
+    assert!(
+        first.location().contains("id_token="),
+        "{}",
+        first.location()
+    );
+
+    // The same wresult with a new login context: refused, the app is told why.
+    let again = post_wresult(&emu, &xml).await;
+    assert_eq!(again.status, StatusCode::FOUND, "{}", again.text());
+    let location = again.location();
+    assert!(!location.contains("id_token="), "{location}");
+    let query = url::Url::parse(&location).unwrap();
+    let params = params_of(query.query().unwrap_or(""));
+    assert_eq!(params["error"], "invalid_grant");
+    assert!(
+        params["error_description"].contains("AADSTS50013"),
+        "{location}"
+    );
+
+    // And exchanged at the token endpoint.
+    let grant = saml_grant(&emu, &xml).await;
+    assert_eq!(grant.status, StatusCode::BAD_REQUEST, "{}", grant.text());
+    assert_eq!(grant.json()["error_codes"][0], 50013);
+    assert!(
+        grant.text().contains("already been used"),
+        "{}",
+        grant.text()
+    );
+}
+
+#[tokio::test]
+async fn an_assertion_exchanged_once_at_the_token_endpoint_is_not_exchanged_again() {
+    let emu = emulator();
+    let xml = wresult(&emu, 0).await;
+    assert_eq!(saml_grant(&emu, &xml).await.status, StatusCode::OK);
+    let second = saml_grant(&emu, &xml).await;
+    assert_eq!(second.status, StatusCode::BAD_REQUEST, "{}", second.text());
+    assert_eq!(second.json()["error_codes"][0], 50013);
+}
+
+#[tokio::test]
+async fn the_wresult_minting_hook_is_404_without_test_hooks() {
+    let emu = emulator_with_config(
+        &tenant_file(),
+        tenant_emulator::config::Config::new(PUBLIC_URL),
+    );
+    let body = serde_json::json!({ "upn": DIEGO });
+    let request = Request::post("/_emulator/sts/fabrikam/wresult")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let reply = send(&emu.router, request).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text());
+    assert!(!reply.text().contains("Assertion"));
+}
+
 #[tokio::test]
 async fn the_sts_page_prefills_the_user_and_refuses_a_wrong_password() {
     let emu = emulator();

@@ -324,6 +324,31 @@ async fn another_relying_party_and_a_user_needing_a_second_factor_get_faults() {
 }
 
 #[tokio::test]
+async fn saml_grant_without_the_authority_second_factor_is_aadsts50076() {
+    // pradeep.gupta proves only a password at the STS; Entra wants its own TOTP factor.
+    let cloud = cloud();
+    let upn = "pradeep.gupta@fabrikam-corp.com";
+    let endpoint = discover(&cloud, upn).await;
+    let reply = post_soap(
+        &cloud.sts,
+        path_of(&endpoint),
+        rst(
+            &endpoint,
+            upn,
+            "Pradeep-Fed-31",
+            "urn:federation:MicrosoftOnline",
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let tokens = saml_grant(&cloud.emu, &assertion_of(&reply.text())).await;
+    assert_eq!(tokens.status, StatusCode::BAD_REQUEST, "{}", tokens.text());
+    assert_eq!(tokens.json()["error"], "invalid_grant");
+    assert_eq!(tokens.json()["error_codes"][0], 50076);
+    assert!(tokens.json().get("access_token").is_none());
+}
+
+#[tokio::test]
 async fn a_tampered_ws_trust_assertion_is_refused_by_the_authority() {
     let cloud = cloud();
     let endpoint = discover(&cloud, DIEGO).await;

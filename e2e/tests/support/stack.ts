@@ -132,6 +132,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       '--app-dir', join(ROOT, 'dist'),
       '--mdm-listen', '127.0.0.1:0',
       '--ready-file', emulatorReady,
+      '--test-hooks',
     ],
     join(dir, 'emulator.log'),
   );

@@ -67,9 +67,11 @@ async fn discovery(
     if !accepts_json(&headers) {
         return Err(DrsServiceError::NotAcceptable);
     }
+    let federated = crate::federation::sts_for_domain(&state.db(), &domain)?.is_some();
     Ok(Json(discovery_document(
         &state.config().public_url,
         &tenant,
+        federated,
     )))
 }
 
@@ -81,8 +83,10 @@ fn accepts_json(headers: &HeaderMap) -> bool {
         .any(|v| v.to_ascii_lowercase().contains("application/json"))
 }
 
-/// The discovery document: DRS paths on the public base, authority paths under the tenant id.
-pub fn discovery_document(base: &str, tenant: &Tenant) -> DiscoveryDocument {
+/// The discovery document: DRS paths on the public base, authority paths under the tenant id,
+/// the authority's WS-Federation endpoint (`/login.srf`, where federated tokens are posted)
+/// and whether the domain asked about is `federated`.
+pub fn discovery_document(base: &str, tenant: &Tenant, federated: bool) -> DiscoveryDocument {
     let authority = format!("{base}/{}", tenant.id);
     DiscoveryDocument {
         device_registration_service: DeviceRegistrationService {
@@ -99,8 +103,8 @@ pub fn discovery_document(base: &str, tenant: &Tenant) -> DiscoveryDocument {
             },
         },
         identity_provider_service: IdentityProviderService {
-            federated: false,
-            passive_auth_endpoint: format!("{authority}/wsfed"),
+            federated,
+            passive_auth_endpoint: format!("{base}{}", crate::sts::AUTHORITY_WSFED_PATH),
         },
         device_join_service: DeviceJoinService {
             join_endpoint: format!("{base}/EnrollmentServer/device/"),

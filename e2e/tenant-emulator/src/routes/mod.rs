@@ -35,6 +35,9 @@ pub fn router(state: AppState) -> Router {
     if state.config().mdm_url.is_none() {
         router = router.merge(mdm::routes());
     }
+    if state.config().test_hooks {
+        router = router.merge(wsfed::test_hook_routes());
+    }
     if let Some(dir) = app_dir {
         router = router.nest_service(cxh_wire::consts::JOIN_WEB_APP_PATH, join_web_app(&dir));
     }

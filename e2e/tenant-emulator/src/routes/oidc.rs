@@ -151,35 +151,19 @@ pub(crate) struct StoredAuthorize {
     pub(crate) request: AuthorizeRequest,
 }
 
-/// Whether `redirect_uri` is registered for the client: the join web app on this authority or
-/// on any loopback origin, the out-of-band URI, or an extra URI from the tenant file.
+/// Whether `redirect_uri` is registered for the client: exactly the join web app on this
+/// authority (`public_url` + [`JOIN_WEB_APP_PATH`]), the out-of-band URI, an extra URI of the
+/// client in the tenant file, or one configured with `--extra-redirect-uri`. No other origin
+/// (in particular no other loopback port) is accepted, so a silent `prompt=none` answer
+/// cannot be sent to an arbitrary local listener.
 fn redirect_allowed(state: &AppState, client_id: &str, redirect_uri: &str) -> bool {
     let config = state.config();
-    if redirect_uri == OOB_REDIRECT_URI || redirect_uri == config.join_web_app_url() {
-        return true;
-    }
-    if config
-        .client(client_id)
-        .is_some_and(|c| c.redirect_uris.iter().any(|u| u == redirect_uri))
-    {
-        return true;
-    }
-    is_loopback_join_web_app(redirect_uri)
-}
-
-fn is_loopback_join_web_app(redirect_uri: &str) -> bool {
-    let Ok(url) = url::Url::parse(redirect_uri) else {
-        return false;
-    };
-    let loopback = matches!(
-        url.host_str(),
-        Some("127.0.0.1") | Some("localhost") | Some("[::1]")
-    );
-    matches!(url.scheme(), "http" | "https")
-        && loopback
-        && url.path() == JOIN_WEB_APP_PATH
-        && url.query().is_none()
-        && url.fragment().is_none()
+    redirect_uri == OOB_REDIRECT_URI
+        || redirect_uri == config.join_web_app_url()
+        || config.extra_redirect_uris.iter().any(|u| u == redirect_uri)
+        || config
+            .client(client_id)
+            .is_some_and(|c| c.redirect_uris.iter().any(|u| u == redirect_uri))
 }
 
 pub(crate) fn is_join_web_app(redirect_uri: &str) -> bool {
@@ -596,13 +580,33 @@ fn password_grant(
     if !db::verify_password(&user.password_hash, password) {
         return Err(AuthorityError::InvalidCredentials);
     }
+    let resource = requested_resource(form);
+    require_proven_factor(state, &user, &["pwd".to_string()], &resource)?;
     let tenant = tenant_of(state, &user)?;
     Ok(Grant {
         user,
         tenant,
-        resource: requested_resource(form),
+        resource,
         nonce: None,
     })
+}
+
+/// Refuse a non-interactive grant (ROPC, SAML bearer) for a user who has a second factor at
+/// the authority when `amr` does not show one was proven: AADSTS50076, as ESTS answers.
+pub(crate) fn require_proven_factor(
+    state: &AppState,
+    user: &User,
+    amr: &[String],
+    resource: &str,
+) -> Result<(), AuthorityError> {
+    if amr.iter().any(|m| m == "mfa") {
+        return Ok(());
+    }
+    if crate::federation::second_factor(&state.db(), &user.object_id)?.is_some() {
+        tracing::info!(upn = %user.upn, "non-interactive grant refused: second factor required");
+        return Err(AuthorityError::MfaRequired(resource.to_string()));
+    }
+    Ok(())
 }
 
 fn code_grant(

@@ -40,10 +40,17 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(crate::sts::AUTHORITY_WSFED_PATH, post(wsfed_post))
         .route("/common/SAS/ProcessAuth", post(process_auth))
-        .route("/_emulator/sts/{id}/wresult", post(test_wresult))
 }
 
-/// Emulator-only (like `/_emulator/devices`): a `wresult` signed by STS `id` for one of its
+/// Test-only routes, mounted only with `--test-hooks` ([`Config::test_hooks`]): they mint
+/// genuine STS tokens without a password.
+///
+/// [`Config::test_hooks`]: crate::config::Config::test_hooks
+pub fn test_hook_routes() -> Router<AppState> {
+    Router::new().route("/_emulator/sts/{id}/wresult", post(test_wresult))
+}
+
+/// Test hook (only with `--test-hooks`): a `wresult` signed by STS `id` for one of its
 /// users, issued `issued_secs_ago` seconds ago with `lifetime_secs` of validity, so tests can
 /// post expired or not-yet-valid tokens that are otherwise genuine.
 #[derive(Deserialize)]
@@ -96,6 +103,8 @@ pub enum FederationError {
     UnknownUser(String),
     #[error("the wctx parameter does not match the sign-in request")]
     ContextMismatch,
+    #[error("the assertion is not valid: it has already been used (replay)")]
+    Replayed,
     #[error("strong authentication failed: the verification code is not correct ({0} tries left)")]
     WrongCode(u32),
     #[error("the account's second factor is locked after too many wrong verification codes")]
@@ -108,7 +117,9 @@ impl FederationError {
             FederationError::InvalidToken(_) | FederationError::UnknownIssuer => {
                 ("invalid_grant", aadsts::INVALID_SAML_TOKEN)
             }
-            FederationError::InvalidAssertion(_) => ("invalid_grant", aadsts::INVALID_ASSERTION),
+            FederationError::InvalidAssertion(_) | FederationError::Replayed => {
+                ("invalid_grant", aadsts::INVALID_ASSERTION)
+            }
             FederationError::UnknownUser(_) => ("invalid_grant", aadsts::USER_NOT_FOUND),
             FederationError::ContextMismatch => ("invalid_request", aadsts::INVALID_PARAMETER),
             FederationError::WrongCode(_) => ("invalid_grant", aadsts::STRONG_AUTH_FAILED),
@@ -131,6 +142,8 @@ fn from_saml(error: SamlError) -> FederationError {
     match error {
         SamlError::Expired
         | SamlError::NotYetValid
+        | SamlError::MissingConditions
+        | SamlError::MissingValidity
         | SamlError::WrongAudience
         | SamlError::WrongIssuer(_) => FederationError::InvalidAssertion(error),
         other => FederationError::InvalidToken(other),
@@ -343,10 +356,23 @@ fn federated_user(
         issuer: &sts.issuer,
         key: &key,
     };
-    let claims = match saml::verify(xml, &trust, tokens::now()) {
-        Ok(claims) => claims,
+    let now = tokens::now();
+    let verified = match saml::verify_assertion(xml, &trust, now) {
+        Ok(verified) => verified,
         Err(e) => return Ok(Err(from_saml(e))),
     };
+    // One use per assertion, at /login.srf and the token endpoint alike.
+    let expires_at = verified.not_on_or_after + saml::SKEW_SECS;
+    if !federation::consume_assertion(
+        &state.db(),
+        &sts.id,
+        &verified.assertion_id,
+        expires_at,
+        now,
+    )? {
+        return Ok(Err(FederationError::Replayed));
+    }
+    let claims = verified.claims;
     let user = federation::cloud_user_by_immutable_id(&state.db(), &sts.id, &claims.immutable_id)?
         .filter(|u| u.upn.eq_ignore_ascii_case(&claims.upn))
         .filter(|u| tenant_scope.is_none_or(|t| t.eq_ignore_ascii_case(&u.tenant_id)));
@@ -444,13 +470,15 @@ pub(crate) fn saml_grant(
         .map_err(|_| AuthorityError::InvalidRequest("assertion is not base64".into()))?;
     let xml = String::from_utf8(bytes)
         .map_err(|_| AuthorityError::InvalidRequest("assertion is not UTF-8".into()))?;
-    let (user, _amr) =
+    let (user, amr) =
         federated_user(state, &xml, tenant_scope)?.map_err(FederationError::into_json)?;
+    let resource = oidc::requested_resource(form);
+    oidc::require_proven_factor(state, &user, &amr, &resource)?;
     let tenant = oidc::tenant_of(state, &user)?;
     Ok(Grant {
         user,
         tenant,
-        resource: oidc::requested_resource(form),
+        resource,
         nonce: None,
     })
 }

@@ -68,10 +68,13 @@ pub fn emulator() -> Emulator {
     emulator_with(&tenant_file())
 }
 
+/// An emulator as the e2e stack starts it: the tenant file's clients and `--test-hooks`.
 pub fn emulator_with(file: &TenantFile) -> Emulator {
     emulator_with_config(
         file,
-        Config::new(PUBLIC_URL).with_extra_clients(&file.clients),
+        Config::new(PUBLIC_URL)
+            .with_extra_clients(&file.clients)
+            .with_test_hooks(true),
     )
 }
 

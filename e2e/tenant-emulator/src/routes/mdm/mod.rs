@@ -92,12 +92,18 @@ pub enum MdmError {
     NotInScope,
     #[error("the enrollment data (OpaqueBlob) was not issued by this MDM to this user")]
     ForgedBlob,
+    #[error("the enrollment data (OpaqueBlob) was already used by a completed enrollment")]
+    BlobUsed,
+    #[error("the enrollment data (OpaqueBlob) has expired; accept the terms of use again")]
+    BlobExpired,
     #[error("the terms of use were not accepted (no EnrollmentData)")]
     TermsNotAccepted,
     #[error("EnrollmentType {0:?} is not supported; only Device")]
     EnrollmentType(String),
     #[error("DeviceID {0:?} is not a device of the caller's tenant")]
     UnknownDevice(String),
+    #[error("DeviceID {0:?} is registered to another user")]
+    NotDeviceOwner(String),
     #[error("the certificate request was refused: {0}")]
     CertificateRequest(#[from] csr::CsrError),
     #[error("internal error")]
@@ -110,9 +116,12 @@ impl MdmError {
         match self {
             MdmError::Message(_) => (true, "MessageFormat"),
             MdmError::Token(_) => (true, "Authentication"),
-            MdmError::NotInScope | MdmError::ForgedBlob | MdmError::TermsNotAccepted => {
-                (true, "Authorization")
-            }
+            MdmError::NotInScope
+            | MdmError::ForgedBlob
+            | MdmError::TermsNotAccepted
+            | MdmError::NotDeviceOwner(_)
+            | MdmError::BlobUsed
+            | MdmError::BlobExpired => (true, "Authorization"),
             MdmError::EnrollmentType(_) | MdmError::UnknownDevice(_) => {
                 (true, "DeviceNotSupported")
             }
@@ -196,14 +205,25 @@ fn bearer_header(headers: &HeaderMap) -> Option<String> {
 
 /// The redirect URI a terms page may send the browser back to: the join web app.
 fn allowed_redirect(state: &AppState, redirect_uri: &str) -> bool {
-    let Ok(url) = url::Url::parse(redirect_uri) else {
+    is_join_web_app_url(state.config(), redirect_uri)
+}
+
+/// Whether `redirect_uri` is exactly the join web app of this authority: the same origin
+/// (scheme, host and port) as its public URL, the path [`JOIN_WEB_APP_PATH`], no query or
+/// fragment.
+///
+/// [`JOIN_WEB_APP_PATH`]: cxh_wire::consts::JOIN_WEB_APP_PATH
+fn is_join_web_app_url(config: &crate::config::Config, redirect_uri: &str) -> bool {
+    let (Ok(url), Ok(app)) = (
+        url::Url::parse(redirect_uri),
+        url::Url::parse(&config.join_web_app_url()),
+    ) else {
         return false;
     };
-    let app = state.config().join_web_app_url();
-    url.query().is_none()
+    url.origin() == app.origin()
+        && url.path() == cxh_wire::consts::JOIN_WEB_APP_PATH
+        && url.query().is_none()
         && url.fragment().is_none()
-        && (redirect_uri == app || url.path() == cxh_wire::consts::JOIN_WEB_APP_PATH)
-        && matches!(url.host_str(), Some(h) if app.contains(h))
 }
 
 fn bad_request_page(why: &str) -> Response {
@@ -376,22 +396,30 @@ async fn get_policies(State(state): State<AppState>, body: Bytes) -> Result<Resp
 async fn enroll(State(state): State<AppState>, body: Bytes) -> Result<Response, MdmError> {
     let request = soap::parse_enroll(body_text(&body)?)?;
     let caller = authenticate(&state, &request.token)?;
-    let device_id = check_enrollment_context(&state, &caller, &request)?;
+    let context = check_enrollment_context(&state, &caller, &request)?;
     let public_key = csr::verify_enrollment_csr(&request.csr_der)?;
-    let doc = issue(&state, &caller, &device_id, &public_key)?;
+    let doc = issue(&state, &caller, &context, &public_key)?;
     Ok(soap_reply(
         StatusCode::OK,
         soap::enroll_response(request.message_id.as_deref(), &doc),
     ))
 }
 
-/// EnrollmentType=Device, a DeviceID of the caller's tenant, and an OpaqueBlob this MDM issued
-/// to the caller (required when the tenant has terms of use). Returns the device id.
+/// What an enrollment request was checked to be: the device, and the OpaqueBlob to spend
+/// when (and only when) the enrollment succeeds.
+struct EnrollmentContext {
+    device_id: uuid::Uuid,
+    blob: Option<String>,
+}
+
+/// EnrollmentType=Device, a DeviceID of the caller's tenant registered to the caller, and an
+/// OpaqueBlob this MDM issued to the caller, unspent and unexpired (required when the tenant
+/// has terms of use). Nothing is spent here.
 fn check_enrollment_context(
     state: &AppState,
     caller: &Caller,
     request: &soap::EnrollRequest,
-) -> Result<uuid::Uuid, MdmError> {
+) -> Result<EnrollmentContext, MdmError> {
     let kind = request.context_item("EnrollmentType").unwrap_or_default();
     if !kind.eq_ignore_ascii_case("Device") {
         return Err(MdmError::EnrollmentType(kind.to_string()));
@@ -400,40 +428,59 @@ fn check_enrollment_context(
     let device = db::device(&state.db(), raw_id)?
         .filter(|d| d.tenant_id.eq_ignore_ascii_case(&caller.tenant.id))
         .ok_or_else(|| MdmError::UnknownDevice(raw_id.to_string()))?;
+    // A user enrolls only the devices registered to them, not a colleague's.
+    if !device
+        .owner_object_id
+        .eq_ignore_ascii_case(&caller.user.object_id)
+    {
+        return Err(MdmError::NotDeviceOwner(raw_id.to_string()));
+    }
     let device_id = uuid::Uuid::parse_str(&device.device_id)
         .map_err(|_| MdmError::UnknownDevice(raw_id.to_string()))?;
     let needs_terms = state
         .config()
         .mdm_for(&caller.tenant.id)
         .is_some_and(|m| m.terms_of_use_url.is_some());
-    match request
+    let blob = request
         .context_item("EnrollmentData")
-        .filter(|b| !b.is_empty())
-    {
-        Some(blob)
-            if !store::redeem_blob(
-                &state.db(),
-                blob,
-                &caller.tenant.id,
-                &caller.user.object_id,
-            )? =>
-        {
-            return Err(MdmError::ForgedBlob)
-        }
-        Some(_) => {}
+        .filter(|b| !b.is_empty());
+    match blob {
+        Some(blob) => check_blob(state, caller, blob)?,
         None if needs_terms => return Err(MdmError::TermsNotAccepted),
         None => {}
     }
-    Ok(device_id)
+    Ok(EnrollmentContext {
+        device_id,
+        blob: blob.map(str::to_string),
+    })
 }
 
-/// Issue the management certificate, record the enrollment, build the provisioning document.
+/// The OpaqueBlob must be this MDM's, issued to the caller, unspent and unexpired.
+fn check_blob(state: &AppState, caller: &Caller, blob: &str) -> Result<(), MdmError> {
+    let found = store::blob_state(
+        &state.db(),
+        blob,
+        &caller.tenant.id,
+        &caller.user.object_id,
+        tokens::now(),
+    )?;
+    match found {
+        store::BlobState::Valid => Ok(()),
+        store::BlobState::Unknown => Err(MdmError::ForgedBlob),
+        store::BlobState::Used => Err(MdmError::BlobUsed),
+        store::BlobState::Expired => Err(MdmError::BlobExpired),
+    }
+}
+
+/// Issue the management certificate, record the enrollment (spending the OpaqueBlob in the
+/// same transaction), build the provisioning document.
 fn issue(
     state: &AppState,
     caller: &Caller,
-    device_id: &uuid::Uuid,
+    context: &EnrollmentContext,
     public_key: &spki::SubjectPublicKeyInfoOwned,
 ) -> Result<String, MdmError> {
+    let device_id = &context.device_id;
     let authority = ca::mdm_ca(&state.db(), &caller.tenant.id)?;
     let cert = ca::issue_management_certificate(&authority, device_id, public_key)?;
     let encode = |c: &x509_cert::Certificate| {
@@ -450,7 +497,9 @@ fn issue(
         thumbprint: thumbprint.clone(),
         created_at: crate::error::now_rfc3339(),
     };
-    store::upsert_enrollment(&state.db(), &enrollment)?;
+    if !store::record_enrollment(&mut state.db(), &enrollment, context.blob.as_deref())? {
+        return Err(MdmError::BlobUsed);
+    }
     tracing::info!(device_id = %device_id, enrollment_id = %enrollment.enrollment_id, "mdm: device enrolled");
     let server_url = format!("{}/ManagementServer/MDM.svc", state.config().mdm_origin());
     Ok(soap::provisioning_doc(&soap::Provisioning {
@@ -466,4 +515,194 @@ fn issue(
 
 async fn compliance() -> Html<&'static str> {
     Html("<!DOCTYPE html><html><head><title>Compliance</title></head><body><h1>Device compliance</h1><p>This device meets the organisation's requirements.</p></body></html>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::tenant_file::TenantFile;
+
+    const ADELE: &str = "adele.vance@contoso.com";
+    const NESTOR: &str = "nestor.wilke@contoso.com";
+
+    /// An emulator state on a temporary database, with Contoso's MDM application.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        state: AppState,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/contoso.toml");
+        let file = TenantFile::load(&path).unwrap();
+        let config = Config::new("http://emulator.test").with_mdm(None, &file);
+        let state = AppState::open(&dir.path().join("emulator.sqlite"), &file, config).unwrap();
+        Fixture { _dir: dir, state }
+    }
+
+    fn caller(state: &AppState, upn: &str) -> Caller {
+        let user = db::user_by_upn(&state.db(), upn).unwrap().unwrap();
+        let tenant = db::tenant_by_id(&state.db(), &user.tenant_id)
+            .unwrap()
+            .unwrap();
+        Caller { user, tenant }
+    }
+
+    /// A device object owned by `owner` (as DRS writes it); returns its id.
+    fn register(state: &AppState, owner: &Caller) -> String {
+        let device_id = uuid::Uuid::new_v4().to_string();
+        let device = db::Device {
+            device_id: device_id.clone(),
+            object_id: uuid::Uuid::new_v4().to_string(),
+            tenant_id: owner.tenant.id.clone(),
+            owner_object_id: owner.user.object_id.clone(),
+            owner_upn: owner.user.upn.clone(),
+            display_name: "DESKTOP-TEST".into(),
+            os_type: "Windows".into(),
+            os_version: "10.0.26100".into(),
+            trust_type: "AzureAd".into(),
+            join_type: 0,
+            alternative_security_id: String::new(),
+            thumbprint: String::new(),
+            transport_key: String::new(),
+            cert_der: Vec::new(),
+            enabled: true,
+            attested: false,
+            created_at: crate::error::now_rfc3339(),
+        };
+        assert!(db::insert_device_within_quota(&mut state.db(), &device, 100).unwrap());
+        device_id
+    }
+
+    fn enroll_request(device_id: &str, blob: Option<&str>) -> soap::EnrollRequest {
+        let mut context = vec![
+            ("EnrollmentType".to_string(), "Device".to_string()),
+            ("DeviceID".to_string(), device_id.to_string()),
+        ];
+        if let Some(blob) = blob {
+            context.push(("EnrollmentData".to_string(), blob.to_string()));
+        }
+        soap::EnrollRequest {
+            message_id: None,
+            token: String::new(),
+            csr_der: Vec::new(),
+            context,
+        }
+    }
+
+    /// An OpaqueBlob issued to `caller` (as an accepted terms page does).
+    fn blob_for(state: &AppState, caller: &Caller) -> String {
+        let blob = random_id();
+        store::insert_blob(
+            &state.db(),
+            &blob,
+            &caller.tenant.id,
+            &caller.user.object_id,
+            tokens::now(),
+        )
+        .unwrap();
+        blob
+    }
+
+    /// Any public key will do for the management certificate: the MDM CA's own.
+    fn some_public_key(state: &AppState, caller: &Caller) -> spki::SubjectPublicKeyInfoOwned {
+        let authority = ca::mdm_ca(&state.db(), &caller.tenant.id).unwrap();
+        authority
+            .cert
+            .tbs_certificate
+            .subject_public_key_info
+            .clone()
+    }
+
+    /// The enrollment endpoint's steps after the SOAP parsing: context check, then issuance.
+    fn enroll_with(
+        state: &AppState,
+        caller: &Caller,
+        request: &soap::EnrollRequest,
+    ) -> Result<String, MdmError> {
+        let context = check_enrollment_context(state, caller, request)?;
+        issue(state, caller, &context, &some_public_key(state, caller))
+    }
+
+    #[test]
+    fn an_opaque_blob_is_refused_after_a_successful_enrollment() {
+        let f = fixture();
+        let nestor = caller(&f.state, NESTOR);
+        let device = register(&f.state, &nestor);
+        let blob = blob_for(&f.state, &nestor);
+        let request = enroll_request(&device, Some(&blob));
+        // A failed attempt (here: stopped before issuance) does not spend the blob.
+        assert!(check_enrollment_context(&f.state, &nestor, &request).is_ok());
+        assert!(enroll_with(&f.state, &nestor, &request).is_ok());
+        assert!(matches!(
+            enroll_with(&f.state, &nestor, &request),
+            Err(MdmError::BlobUsed)
+        ));
+        // Another device of the same user cannot reuse it either.
+        let other = register(&f.state, &nestor);
+        assert!(matches!(
+            enroll_with(&f.state, &nestor, &enroll_request(&other, Some(&blob))),
+            Err(MdmError::BlobUsed)
+        ));
+    }
+
+    #[test]
+    fn an_expired_opaque_blob_is_refused() {
+        let f = fixture();
+        let nestor = caller(&f.state, NESTOR);
+        let device = register(&f.state, &nestor);
+        let blob = random_id();
+        let issued = tokens::now() - store::BLOB_LIFETIME_SECS - 1;
+        store::insert_blob(
+            &f.state.db(),
+            &blob,
+            &nestor.tenant.id,
+            &nestor.user.object_id,
+            issued,
+        )
+        .unwrap();
+        assert!(matches!(
+            check_enrollment_context(&f.state, &nestor, &enroll_request(&device, Some(&blob))),
+            Err(MdmError::BlobExpired)
+        ));
+    }
+
+    #[test]
+    fn only_the_devices_owner_may_enroll_it() {
+        let f = fixture();
+        let (adele, nestor) = (caller(&f.state, ADELE), caller(&f.state, NESTOR));
+        let adeles_device = register(&f.state, &adele);
+        let blob = blob_for(&f.state, &nestor);
+        let request = enroll_request(&adeles_device, Some(&blob));
+        assert!(matches!(
+            check_enrollment_context(&f.state, &nestor, &request),
+            Err(MdmError::NotDeviceOwner(_))
+        ));
+        let own = register(&f.state, &nestor);
+        let request = enroll_request(&own, Some(&blob));
+        assert!(check_enrollment_context(&f.state, &nestor, &request).is_ok());
+    }
+
+    #[test]
+    fn terms_redirect_must_be_the_join_web_app_origin_and_path() {
+        let config = Config::new("http://127.0.0.1:8080");
+        let app = "http://127.0.0.1:8080/WebApp/CloudDomainJoin/4";
+        assert!(is_join_web_app_url(&config, app));
+        for refused in [
+            // A lookalike host containing the real one.
+            "http://127.0.0.1.evil.test:8080/WebApp/CloudDomainJoin/4",
+            "http://27.0.0.1:8080/WebApp/CloudDomainJoin/4",
+            // Another port and another scheme on the same host.
+            "http://127.0.0.1:9999/WebApp/CloudDomainJoin/4",
+            "https://127.0.0.1:8080/WebApp/CloudDomainJoin/4",
+            // Another path, a query, a fragment, user info.
+            "http://127.0.0.1:8080/WebApp/CloudDomainJoin/4/x",
+            "http://127.0.0.1:8080/WebApp/CloudDomainJoin/4?next=http://evil.test",
+            "http://127.0.0.1:8080/WebApp/CloudDomainJoin/4#x",
+            "not a url",
+        ] {
+            assert!(!is_join_web_app_url(&config, refused), "{refused}");
+        }
+    }
 }

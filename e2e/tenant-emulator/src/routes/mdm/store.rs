@@ -1,5 +1,9 @@
 //! The MDM role's own tables: terms-of-use views, issued OpaqueBlobs and enrollments.
 //!
+//! An OpaqueBlob (issued when the terms are accepted) is redeemable by the user it was issued
+//! to for [`BLOB_LIFETIME_SECS`], and is spent by the first SUCCESSFUL enrollment, in the same
+//! transaction that records it; a failed enrollment leaves it for a retry.
+//!
 //! Kept apart from `db.rs` (the directory and DRS): created with `IF NOT EXISTS` at start.
 
 use crate::error::InternalError;
@@ -30,6 +34,9 @@ CREATE TABLE IF NOT EXISTS mdm_enrollments (
     created_at TEXT NOT NULL
 );
 "#;
+
+/// How long an OpaqueBlob stays redeemable after the terms were accepted.
+pub const BLOB_LIFETIME_SECS: i64 = 24 * 60 * 60;
 
 pub fn init(conn: &Connection) -> Result<(), InternalError> {
     conn.execute_batch(SCHEMA)?;
@@ -97,19 +104,42 @@ pub fn insert_blob(
     Ok(())
 }
 
-/// Whether `blob` was issued to this user of this tenant; marks it used when it was.
-pub fn redeem_blob(
+/// What an OpaqueBlob presented at enrollment is worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobState {
+    /// Issued to this user of this tenant, not yet spent, not expired.
+    Valid,
+    /// Not issued by this MDM, or to someone else.
+    Unknown,
+    /// Spent by a completed enrollment.
+    Used,
+    /// Older than [`BLOB_LIFETIME_SECS`].
+    Expired,
+}
+
+/// The state of `blob` for this user of this tenant at `now` (nothing is changed: a blob is
+/// spent only with a successful enrollment, by [`record_enrollment`]).
+pub fn blob_state(
     conn: &Connection,
     blob: &str,
     tenant_id: &str,
     user_object_id: &str,
-) -> Result<bool, InternalError> {
-    let changed = conn.execute(
-        "UPDATE mdm_opaque_blobs SET used = 1
-         WHERE blob = ?1 AND lower(tenant_id) = lower(?2) AND lower(user_object_id) = lower(?3)",
-        params![blob, tenant_id, user_object_id],
-    )?;
-    Ok(changed == 1)
+    now: i64,
+) -> Result<BlobState, InternalError> {
+    let row: Option<(i64, bool)> = conn
+        .query_row(
+            "SELECT created_at, used FROM mdm_opaque_blobs
+             WHERE blob = ?1 AND lower(tenant_id) = lower(?2) AND lower(user_object_id) = lower(?3)",
+            params![blob, tenant_id, user_object_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    Ok(match row {
+        None => BlobState::Unknown,
+        Some((_, true)) => BlobState::Used,
+        Some((created_at, false)) if now > created_at + BLOB_LIFETIME_SECS => BlobState::Expired,
+        Some(_) => BlobState::Valid,
+    })
 }
 
 /// An enrollment recorded against a device object.
@@ -122,14 +152,34 @@ pub struct Enrollment {
     pub created_at: String,
 }
 
-/// Record (or replace, on re-enrollment) the device's enrollment.
-pub fn upsert_enrollment(conn: &Connection, e: &Enrollment) -> Result<(), InternalError> {
-    conn.execute(
+/// Record (or replace, on re-enrollment) the device's enrollment and, in the same
+/// transaction, spend the OpaqueBlob it was made with: the blob is single use after a
+/// SUCCESSFUL enrollment (a failed attempt leaves it for a retry until it expires). Returns
+/// `false`, recording nothing, when the blob was spent meanwhile (a concurrent enrollment).
+pub fn record_enrollment(
+    conn: &mut Connection,
+    e: &Enrollment,
+    blob: Option<&str>,
+) -> Result<bool, InternalError> {
+    let tx = conn.transaction()?;
+    if let Some(blob) = blob {
+        let spent = tx.execute(
+            "UPDATE mdm_opaque_blobs SET used = 1
+             WHERE blob = ?1 AND used = 0
+               AND lower(tenant_id) = lower(?2) AND lower(user_object_id) = lower(?3)",
+            params![blob, e.tenant_id, e.user_object_id],
+        )?;
+        if spent != 1 {
+            return Ok(false);
+        }
+    }
+    tx.execute(
         "INSERT OR REPLACE INTO mdm_enrollments (device_id, enrollment_id, tenant_id, user_object_id, thumbprint, created_at)
          VALUES (lower(?1), ?2, ?3, ?4, ?5, ?6)",
         params![e.device_id, e.enrollment_id, e.tenant_id, e.user_object_id, e.thumbprint, e.created_at],
     )?;
-    Ok(())
+    tx.commit()?;
+    Ok(true)
 }
 
 /// The enrollment id of a device, if it is enrolled.
