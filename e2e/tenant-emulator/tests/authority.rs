@@ -566,3 +566,27 @@ async fn non_join_redirects_get_a_server_sign_in_form() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn the_server_sign_in_form_refuses_a_user_whose_second_factor_it_cannot_ask() {
+    // The server-rendered form (any client but the join web app) has no code prompt: a user
+    // with a second factor must not get a token from it with the password alone.
+    let emu = emulator();
+    let drs = cxh_wire::consts::DRS_CLIENT_ID;
+    let reply = get(
+        &emu.router,
+        &format!("/common/oauth2/authorize?client_id={drs}&response_type=id_token&nonce=n&redirect_uri=urn:ietf:wg:oauth:2.0:oob"),
+    )
+    .await;
+    let page = reply.text();
+    let ctx = page
+        .split("name=\"ctx\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form carries its login context")
+        .to_string();
+    let reply = login(&emu.router, &ctx, "lee.gu@contoso.com", "Lee-Secure-9").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
+    assert!(reply.headers.get(header::LOCATION).is_none());
+    assert!(reply.text().contains("AADSTS50076"), "{}", reply.text());
+}

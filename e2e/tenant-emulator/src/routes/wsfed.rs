@@ -196,6 +196,8 @@ struct PendingFactor {
 
 /// After the first factor: when the user has a second factor at the authority (and has not
 /// proven one already), remember the sign-in and send the join web app to the code prompt.
+/// Other clients get the server-rendered form, which has no code prompt: they are refused
+/// (AADSTS50076) rather than let through on the password alone.
 pub(crate) fn second_factor_challenge(
     state: &AppState,
     ctx: &str,
@@ -203,11 +205,17 @@ pub(crate) fn second_factor_challenge(
     user: &User,
     amr: &[String],
 ) -> Result<Option<Response>, AuthorityError> {
-    if amr.iter().any(|m| m == "mfa") || !oidc::is_join_web_app(&stored.request.redirect_uri) {
+    if amr.iter().any(|m| m == "mfa") {
         return Ok(None);
     }
     if federation::second_factor(&state.db(), &user.object_id)?.is_none() {
         return Ok(None);
+    }
+    if !oidc::is_join_web_app(&stored.request.redirect_uri) {
+        tracing::info!(upn = %user.upn, "sign-in refused: second factor required, no prompt for this client");
+        return Err(AuthorityError::MfaRequired(
+            stored.request.client_id.clone(),
+        ));
     }
     let payload = serde_json::to_string(&PendingFactor { amr: amr.to_vec() })
         .map_err(|e| InternalError::Encoding(e.to_string()))?;
