@@ -546,15 +546,20 @@ async fn authorization_code_flow_redeems_once() {
     assert_eq!(second.json()["error_codes"], json!([70008]));
 }
 
-#[tokio::test]
-async fn non_join_redirects_get_a_server_sign_in_form() {
-    let emu = emulator();
+/// Authorize as a client other than the join web app: the answer is the server's own form.
+async fn authorize_out_of_band(emu: &Emulator) -> Reply {
     let drs = cxh_wire::consts::DRS_CLIENT_ID;
-    let reply = get(
+    get(
         &emu.router,
         &format!("/common/oauth2/authorize?client_id={drs}&response_type=id_token&nonce=n&redirect_uri=urn:ietf:wg:oauth:2.0:oob"),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn non_join_redirects_get_a_server_sign_in_form() {
+    let emu = emulator();
+    let reply = authorize_out_of_band(&emu).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
         reply.headers.get(header::CACHE_CONTROL).unwrap(),
@@ -572,13 +577,7 @@ async fn the_server_sign_in_form_refuses_a_user_whose_second_factor_it_cannot_as
     // The server-rendered form (any client but the join web app) has no code prompt: a user
     // with a second factor must not get a token from it with the password alone.
     let emu = emulator();
-    let drs = cxh_wire::consts::DRS_CLIENT_ID;
-    let reply = get(
-        &emu.router,
-        &format!("/common/oauth2/authorize?client_id={drs}&response_type=id_token&nonce=n&redirect_uri=urn:ietf:wg:oauth:2.0:oob"),
-    )
-    .await;
-    let page = reply.text();
+    let page = authorize_out_of_band(&emu).await.text();
     let ctx = page
         .split("name=\"ctx\" value=\"")
         .nth(1)
