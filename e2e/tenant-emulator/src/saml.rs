@@ -36,8 +36,8 @@ const CLAIMS_NS: &str = "http://schemas.microsoft.com/claims";
 pub const AUTHN_PASSWORD: &str =
     "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
 pub const AUTHN_MULTIPLE: &str = "http://schemas.microsoft.com/claims/multipleauthn";
-/// Clock skew tolerated on NotBefore / NotOnOrAfter.
-pub const SKEW_SECS: i64 = 300;
+/// Clock skew tolerated on NotBefore / NotOnOrAfter (the project's one skew).
+pub const SKEW_SECS: i64 = cxh_wire::consts::CLOCK_SKEW_SECS as i64;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SamlError {

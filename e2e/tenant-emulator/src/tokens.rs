@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 
 /// Lifetime of every token the emulator issues (one hour, like ESTS's default).
 pub const TOKEN_LIFETIME_SECS: i64 = 3600;
-/// Clock skew tolerated when validating `exp`/`nbf`.
-pub const CLOCK_SKEW_SECS: u64 = 60;
+/// Clock skew tolerated when validating `exp`/`nbf`: the one the app and the bridge use too.
+pub const CLOCK_SKEW_SECS: u64 = cxh_wire::consts::CLOCK_SKEW_SECS;
 /// Scope of the delegated access tokens.
 const DELEGATED_SCOPE: &str = "user_impersonation";
 
