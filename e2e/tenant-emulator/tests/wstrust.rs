@@ -242,6 +242,16 @@ async fn discover(cloud: &Cloud, upn: &str) -> String {
     endpoint
 }
 
+/// Send the username/password RST for Microsoft Online to the STS endpoint found through MEX.
+async fn ask_sts(cloud: &Cloud, endpoint: &str, user: &str, password: &str) -> Reply {
+    post_soap(
+        &cloud.sts,
+        path_of(endpoint),
+        rst(endpoint, user, password, "urn:federation:MicrosoftOnline"),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn like_msal_realm_mex_usernamemixed_and_saml_grant_give_an_access_token() {
     let cloud = cloud();
@@ -250,17 +260,7 @@ async fn like_msal_realm_mex_usernamemixed_and_saml_grant_give_an_access_token()
         endpoint,
         format!("{STS_URL}/adfs/services/trust/13/usernamemixed")
     );
-    let reply = post_soap(
-        &cloud.sts,
-        path_of(&endpoint),
-        rst(
-            &endpoint,
-            DIEGO,
-            DIEGO_PASSWORD,
-            "urn:federation:MicrosoftOnline",
-        ),
-    )
-    .await;
+    let reply = ask_sts(&cloud, &endpoint, DIEGO, DIEGO_PASSWORD).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert!(!reply.text().contains(DIEGO_PASSWORD));
     let assertion = assertion_of(&reply.text());
@@ -276,17 +276,7 @@ async fn like_msal_realm_mex_usernamemixed_and_saml_grant_give_an_access_token()
 async fn a_wrong_password_is_a_failed_authentication_fault() {
     let cloud = cloud();
     let endpoint = discover(&cloud, DIEGO).await;
-    let reply = post_soap(
-        &cloud.sts,
-        path_of(&endpoint),
-        rst(
-            &endpoint,
-            DIEGO,
-            "Diego-Fed-12",
-            "urn:federation:MicrosoftOnline",
-        ),
-    )
-    .await;
+    let reply = ask_sts(&cloud, &endpoint, DIEGO, "Diego-Fed-12").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     let (subcode, reason) = fault_of(&reply.text());
     assert_eq!(subcode, "FailedAuthentication");
@@ -306,17 +296,7 @@ async fn another_relying_party_and_a_user_needing_a_second_factor_get_faults() {
     .await;
     assert_eq!(other.status, StatusCode::BAD_REQUEST);
     assert_eq!(fault_of(&other.text()).0, "InvalidRequest");
-    let mfa = post_soap(
-        &cloud.sts,
-        path_of(&endpoint),
-        rst(
-            &endpoint,
-            ISAIAH,
-            "Isaiah-Fed-23",
-            "urn:federation:MicrosoftOnline",
-        ),
-    )
-    .await;
+    let mfa = ask_sts(&cloud, &endpoint, ISAIAH, "Isaiah-Fed-23").await;
     assert_eq!(mfa.status, StatusCode::BAD_REQUEST);
     let (subcode, reason) = fault_of(&mfa.text());
     assert_eq!(subcode, "FailedAuthentication");
@@ -329,17 +309,7 @@ async fn saml_grant_without_the_authority_second_factor_is_aadsts50076() {
     let cloud = cloud();
     let upn = "pradeep.gupta@fabrikam-corp.com";
     let endpoint = discover(&cloud, upn).await;
-    let reply = post_soap(
-        &cloud.sts,
-        path_of(&endpoint),
-        rst(
-            &endpoint,
-            upn,
-            "Pradeep-Fed-31",
-            "urn:federation:MicrosoftOnline",
-        ),
-    )
-    .await;
+    let reply = ask_sts(&cloud, &endpoint, upn, "Pradeep-Fed-31").await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     let tokens = saml_grant(&cloud.emu, &assertion_of(&reply.text())).await;
     assert_eq!(tokens.status, StatusCode::BAD_REQUEST, "{}", tokens.text());
@@ -352,17 +322,7 @@ async fn saml_grant_without_the_authority_second_factor_is_aadsts50076() {
 async fn a_tampered_ws_trust_assertion_is_refused_by_the_authority() {
     let cloud = cloud();
     let endpoint = discover(&cloud, DIEGO).await;
-    let reply = post_soap(
-        &cloud.sts,
-        path_of(&endpoint),
-        rst(
-            &endpoint,
-            DIEGO,
-            DIEGO_PASSWORD,
-            "urn:federation:MicrosoftOnline",
-        ),
-    )
-    .await;
+    let reply = ask_sts(&cloud, &endpoint, DIEGO, DIEGO_PASSWORD).await;
     let assertion = assertion_of(&reply.text()).replace(DIEGO, ISAIAH);
     let tokens = saml_grant(&cloud.emu, &assertion).await;
     assert_eq!(tokens.status, StatusCode::BAD_REQUEST);
