@@ -187,8 +187,6 @@ pub enum DrsServiceError {
     Forbidden,
     #[error("device {0} was not found")]
     DeviceNotFound(String),
-    #[error("only application/json is served; send Accept: application/json")]
-    NotAcceptable,
     #[error("the transport key attestation was rejected: {0}")]
     Attestation(#[from] crate::attestation::AttestationError),
     #[error("internal error")]
@@ -207,7 +205,6 @@ impl DrsServiceError {
             QuotaExceeded(_) => ("quota_exceeded", StatusCode::BAD_REQUEST),
             Forbidden => ("forbidden", StatusCode::FORBIDDEN),
             DeviceNotFound(_) => ("device_not_found", StatusCode::NOT_FOUND),
-            NotAcceptable => ("not_acceptable", StatusCode::NOT_ACCEPTABLE),
             Attestation(_) => ("attestation_failed", StatusCode::BAD_REQUEST),
             Internal(_) => ("internal_error", StatusCode::INTERNAL_SERVER_ERROR),
         }

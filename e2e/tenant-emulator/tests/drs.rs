@@ -94,7 +94,7 @@ async fn discovery_of_a_federated_domain_says_federated() {
 }
 
 #[tokio::test]
-async fn discovery_rejects_unknown_domain_wrong_version_and_non_json() {
+async fn discovery_rejects_unknown_domain_and_wrong_version() {
     let emu = emulator();
     let unknown = discovery(
         &emu,
@@ -115,13 +115,122 @@ async fn discovery_rejects_unknown_domain_wrong_version_and_non_json() {
     .await;
     assert_eq!(version.status, StatusCode::BAD_REQUEST);
     assert_eq!(version.json()["code"], "invalid_request");
-    let xml = discovery(
-        &emu,
-        "/contoso.com/enrollmentserver/contract?api-version=1.2",
-        None,
-    )
-    .await;
-    assert_eq!(xml.status, StatusCode::NOT_ACCEPTABLE);
+}
+
+/// The text of `section/child` (or `section/OAuth2/child` under AuthenticationService) in the
+/// MS-DVRD entities namespace.
+fn xml_field(doc: &roxmltree::Document, path: &[&str]) -> String {
+    const NS: &str =
+        "http://schemas.datacontract.org/2004/07/Microsoft.DeviceRegistration.Entities";
+    let mut node = doc.root_element();
+    for name in path {
+        node = node
+            .children()
+            .find(|n| n.has_tag_name((NS, *name)))
+            .unwrap_or_else(|| panic!("no {name} in {path:?}"));
+    }
+    node.text().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn discovery_without_accept_json_answers_the_same_document_in_xml() {
+    let emu = emulator();
+    for (domain, accept) in [
+        ("contoso.com", None),
+        ("fabrikam-corp.com", Some("application/xml")),
+    ] {
+        let uri = format!("/{domain}/enrollmentserver/contract?api-version=1.2");
+        let json = discovery(&emu, &uri, Some("application/json")).await.json();
+        let reply = discovery(&emu, &uri, accept).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        assert_eq!(
+            reply.headers[header::CONTENT_TYPE],
+            "application/xml; charset=utf-8"
+        );
+        let text = reply.text();
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        assert!(doc
+            .root_element()
+            .has_tag_name(("http://tempuri.org", "DiscoverResponse")));
+        let sections: &[(&str, &[&str])] = &[
+            (
+                "DeviceRegistrationService",
+                &[
+                    "RegistrationEndpoint",
+                    "RegistrationResourceId",
+                    "ServiceVersion",
+                ],
+            ),
+            (
+                "IdentityProviderService",
+                &["Federated", "PassiveAuthEndpoint"],
+            ),
+            (
+                "DeviceJoinService",
+                &["JoinEndpoint", "JoinResourceId", "ServiceVersion"],
+            ),
+            (
+                "KeyProvisioningService",
+                &[
+                    "KeyProvisionEndpoint",
+                    "KeyProvisionResourceId",
+                    "ServiceVersion",
+                ],
+            ),
+            ("TenantInfo", &["DisplayName", "TenantId", "TenantName"]),
+        ];
+        for (section, fields) in sections {
+            for field in *fields {
+                let expected = match &json[section][field] {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                assert_eq!(
+                    xml_field(&doc, &[section, field]),
+                    expected,
+                    "{section}/{field}"
+                );
+            }
+        }
+        for field in ["AuthCodeEndpoint", "TokenEndpoint"] {
+            assert_eq!(
+                xml_field(&doc, &["AuthenticationService", "OAuth2", field]),
+                json["AuthenticationService"]["OAuth2"][field]
+                    .as_str()
+                    .unwrap()
+            );
+        }
+        assert_eq!(
+            xml_field(&doc, &["IdentityProviderService", "Federated"]),
+            (domain != "contoso.com").to_string()
+        );
+    }
+}
+
+#[test]
+fn discovery_xml_escapes_text() {
+    use tenant_emulator::routes::drs::{discovery_document, discovery_xml};
+    let tenant = db::Tenant {
+        id: TENANT_ID.into(),
+        display_name: "Contoso <R&D> \"Labs\" & 'Co'".into(),
+        initial_domain: "contoso.onmicrosoft.com".into(),
+        device_quota: 10,
+    };
+    let xml = discovery_xml(&discovery_document(
+        "https://drs.test/a?b=1&c=<2>",
+        &tenant,
+        false,
+    ));
+    assert!(!xml.contains("<R&D>") && !xml.contains("c=<2>"), "{xml}");
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    assert_eq!(
+        xml_field(&doc, &["TenantInfo", "DisplayName"]),
+        tenant.display_name
+    );
+    assert_eq!(
+        xml_field(&doc, &["DeviceJoinService", "JoinEndpoint"]),
+        "https://drs.test/a?b=1&c=<2>/EnrollmentServer/device/"
+    );
 }
 
 async fn devices(emu: &Emulator) -> Vec<serde_json::Value> {

@@ -51,28 +51,31 @@ fn api_version(query: &HashMap<String, String>) -> &str {
     query.get("api-version").map(String::as_str).unwrap_or("")
 }
 
-/// `GET /{domain}/enrollmentserver/contract?api-version=1.2` with `Accept: application/json`.
+/// `GET /{domain}/enrollmentserver/contract?api-version=1.2`: JSON when `Accept` asks for
+/// `application/json` (as Windows' dsreg does), the MS-DVRD XML rendering of the same
+/// document otherwise (MS-DVRD: the service answers XML unless the client asks for JSON).
 async fn discovery(
     State(state): State<AppState>,
     Path(domain): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
-) -> Result<Json<DiscoveryDocument>, DrsServiceError> {
+) -> Result<Response, DrsServiceError> {
     let version = api_version(&query);
     if version != DISCOVERY_API_VERSION {
         return Err(DrsServiceError::BadApiVersion(version.to_string()));
     }
     let tenant = db::tenant_by_id_or_domain(&state.db(), &domain)?
         .ok_or_else(|| DrsServiceError::UnknownDomain(domain.clone()))?;
-    if !accepts_json(&headers) {
-        return Err(DrsServiceError::NotAcceptable);
-    }
     let federated = crate::federation::sts_for_domain(&state.db(), &domain)?.is_some();
-    Ok(Json(discovery_document(
-        &state.config().public_url,
-        &tenant,
-        federated,
-    )))
+    let document = discovery_document(&state.config().public_url, &tenant, federated);
+    if accepts_json(&headers) {
+        return Ok(Json(document).into_response());
+    }
+    Ok((
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        discovery_xml(&document),
+    )
+        .into_response())
 }
 
 fn accepts_json(headers: &HeaderMap) -> bool {
@@ -81,6 +84,109 @@ fn accepts_json(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.to_ascii_lowercase().contains("application/json"))
+}
+
+/// Namespace of MS-DVRD's `DiscoverResponse` element (its `tns1` schema, section 5).
+const NS_DISCOVER_RESPONSE: &str = "http://tempuri.org";
+/// Namespace of MS-DVRD's `Discovery` type and its service elements (section 2.2.4).
+const NS_DRS_ENTITIES: &str =
+    "http://schemas.datacontract.org/2004/07/Microsoft.DeviceRegistration.Entities";
+
+/// The discovery document as XML. What we followed: MS-DVRD's schema declares the root
+/// `DiscoverResponse` in `http://tempuri.org` with type `Discovery` of
+/// `http://schemas.datacontract.org/2004/07/Microsoft.DeviceRegistration.Entities`, and in that
+/// namespace the elements `DeviceRegistrationService` (`RegistrationEndpoint`,
+/// `RegistrationResourceId`, `ServiceVersion`), `AuthenticationService`/`OAuth2`
+/// (`AuthCodeEndpoint`, `TokenEndpoint`) and `DeviceJoinService` (`JoinEndpoint`,
+/// `JoinResourceId`, `ServiceVersion`). We could not confirm the order of the `Discovery`
+/// children nor the XML of `IdentityProviderService`, `KeyProvisioningService` and `TenantInfo`
+/// (no full XML example found): children use the JSON document's names in the JSON order,
+/// booleans are `xs:boolean` (`true`/`false`). All text is escaped.
+pub fn discovery_xml(doc: &DiscoveryDocument) -> String {
+    let drs = &doc.device_registration_service;
+    let oauth2 = &doc.authentication_service.oauth2;
+    let idp = &doc.identity_provider_service;
+    let join = &doc.device_join_service;
+    let keys = &doc.key_provisioning_service;
+    let mut body = String::new();
+    xml_section(
+        &mut body,
+        "DeviceRegistrationService",
+        &[
+            ("RegistrationEndpoint", &drs.registration_endpoint),
+            ("RegistrationResourceId", &drs.registration_resource_id),
+            ("ServiceVersion", &drs.service_version),
+        ],
+    );
+    body.push_str("<AuthenticationService>");
+    xml_section(
+        &mut body,
+        "OAuth2",
+        &[
+            ("AuthCodeEndpoint", &oauth2.auth_code_endpoint),
+            ("TokenEndpoint", &oauth2.token_endpoint),
+        ],
+    );
+    body.push_str("</AuthenticationService>");
+    let federated = if idp.federated { "true" } else { "false" };
+    xml_section(
+        &mut body,
+        "IdentityProviderService",
+        &[
+            ("Federated", federated),
+            ("PassiveAuthEndpoint", &idp.passive_auth_endpoint),
+        ],
+    );
+    xml_section(
+        &mut body,
+        "DeviceJoinService",
+        &[
+            ("JoinEndpoint", &join.join_endpoint),
+            ("JoinResourceId", &join.join_resource_id),
+            ("ServiceVersion", &join.service_version),
+        ],
+    );
+    xml_section(
+        &mut body,
+        "KeyProvisioningService",
+        &[
+            ("KeyProvisionEndpoint", &keys.key_provision_endpoint),
+            ("KeyProvisionResourceId", &keys.key_provision_resource_id),
+            ("ServiceVersion", &keys.service_version),
+        ],
+    );
+    if let Some(info) = &doc.tenant_info {
+        xml_section(
+            &mut body,
+            "TenantInfo",
+            &[
+                ("DisplayName", &info.display_name),
+                ("TenantId", &info.tenant_id),
+                ("TenantName", &info.tenant_name),
+            ],
+        );
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
+         <tns1:DiscoverResponse xmlns:tns1=\"{NS_DISCOVER_RESPONSE}\" xmlns=\"{NS_DRS_ENTITIES}\">\
+         {body}</tns1:DiscoverResponse>"
+    )
+}
+
+/// `<name><child>text</child>…</name>` with every text escaped.
+fn xml_section(out: &mut String, name: &str, children: &[(&str, &str)]) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    for (child, text) in children {
+        out.push_str(&format!(
+            "<{child}>{}</{child}>",
+            crate::saml::xml_escape(text)
+        ));
+    }
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
 }
 
 /// The discovery document: DRS paths on the public base, authority paths under the tenant id,
