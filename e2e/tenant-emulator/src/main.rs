@@ -5,9 +5,11 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use std::future::IntoFuture;
+use std::collections::BTreeMap;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 use tenant_emulator::config::Config;
 use tenant_emulator::tenant_file::TenantFile;
@@ -67,11 +69,62 @@ struct ReadyFile {
     ca_file: Option<String>,
     mdm_url: String,
     /// Base URL of each emulated STS, by STS id.
-    sts_urls: std::collections::BTreeMap<String, String>,
+    sts_urls: BTreeMap<String, String>,
 }
+
+/// The server future of the HTTPS listener.
+type TlsServer = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    init_tracing();
+    let args = Args::parse();
+    let tenants = TenantFile::load(&args.tenants)?;
+    let listeners = bind_listeners(&args, &tenants).await?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| listeners.http_url.clone());
+    let (config, sts_urls) = emulator_config(&args, &tenants, &public_url, &listeners)?;
+    let state = AppState::open(&args.db, &tenants, config)?;
+    let router = tenant_emulator::app(state.clone());
+    let Listeners {
+        http,
+        http_url,
+        tls,
+        https_url,
+        mdm,
+        sts,
+        ..
+    } = listeners;
+    let (tls_server, ca_file) = start_tls(&args, &state, &router, tls)?;
+
+    println!("tenant-emulator listening on {http_url}");
+    if let Some(url) = &https_url {
+        println!("tenant-emulator listening on {url}");
+    }
+    let mdm_origin = state.config().mdm_origin().to_string();
+    println!("tenant-emulator MDM role on {mdm_origin}");
+    if let Some(listener) = mdm {
+        spawn_mdm(&state, listener);
+    }
+    if let Some(path) = &args.ready_file {
+        write_ready_file(
+            path,
+            &ReadyFile {
+                http_url,
+                https_url,
+                ca_file,
+                mdm_url: mdm_origin,
+                sts_urls: sts_urls.clone(),
+            },
+        )?;
+    }
+    spawn_sts(&state, sts, &sts_urls);
+    serve_until_ctrl_c(http, router, tls_server).await
+}
+
+fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -79,9 +132,22 @@ async fn main() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
-    let tenants = TenantFile::load(&args.tenants)?;
+}
 
+/// Every listener, bound before anything is announced, and the URLs they give.
+struct Listeners {
+    http: tokio::net::TcpListener,
+    http_url: String,
+    tls: Option<std::net::TcpListener>,
+    https_url: Option<String>,
+    mdm: Option<tokio::net::TcpListener>,
+    mdm_url: Option<String>,
+    /// One per `[[sts]]` of the tenant file, by STS id.
+    sts: Vec<(String, tokio::net::TcpListener)>,
+}
+
+/// Bind HTTP, then HTTPS, then the MDM origin, then each STS.
+async fn bind_listeners(args: &Args, tenants: &TenantFile) -> Result<Listeners> {
     let http = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -110,17 +176,35 @@ async fn main() -> Result<()> {
         None => None,
     };
 
-    let public_url = args.public_url.clone().unwrap_or_else(|| http_url.clone());
-    let mut sts_listeners = Vec::new();
-    for sts in &tenants.sts {
+    let mut sts = Vec::new();
+    for entry in &tenants.sts {
         let listener = tokio::net::TcpListener::bind(args.adfs_listen)
             .await
-            .with_context(|| format!("binding {} for STS {}", args.adfs_listen, sts.id))?;
-        sts_listeners.push((sts.id.clone(), listener));
+            .with_context(|| format!("binding {} for STS {}", args.adfs_listen, entry.id))?;
+        sts.push((entry.id.clone(), listener));
     }
-    let mut config = Config::new(&public_url);
-    let mut sts_urls = std::collections::BTreeMap::new();
-    for (id, listener) in &sts_listeners {
+    Ok(Listeners {
+        http,
+        http_url,
+        tls,
+        https_url,
+        mdm,
+        mdm_url,
+        sts,
+    })
+}
+
+/// The emulator's configuration from the arguments and the bound listeners, and the URL of
+/// each STS by id.
+fn emulator_config(
+    args: &Args,
+    tenants: &TenantFile,
+    public_url: &str,
+    listeners: &Listeners,
+) -> Result<(Config, BTreeMap<String, String>)> {
+    let mut config = Config::new(public_url);
+    let mut sts_urls = BTreeMap::new();
+    for (id, listener) in &listeners.sts {
         let url = format!("http://{}", listener.local_addr()?);
         config = config.with_sts_url(id, &url);
         sts_urls.insert(id.clone(), url);
@@ -130,54 +214,49 @@ async fn main() -> Result<()> {
         .with_extra_redirect_uris(&args.extra_redirect_uri)
         .with_test_hooks(args.test_hooks)
         .with_app_dir(args.app_dir.clone())
-        .with_mdm(mdm_url.as_deref(), &tenants);
-    let state = AppState::open(&args.db, &tenants, config)?;
-    let router = tenant_emulator::app(state.clone());
+        .with_mdm(listeners.mdm_url.as_deref(), tenants);
+    Ok((config, sts_urls))
+}
 
-    let mut ca_file = None;
-    let mut tls_server = None;
-    if let Some(listener) = tls {
-        let Some(dir) = args.tls_dir.as_deref() else {
-            bail!("--tls-listen needs --tls-dir");
-        };
-        let (config, pem_path) = tls_config(&state, dir)?;
-        ca_file = Some(pem_path.display().to_string());
-        listener.set_nonblocking(true)?;
-        let server = axum_server::from_tcp_rustls(
-            listener,
-            axum_server::tls_rustls::RustlsConfig::from_config(config),
-        );
-        tls_server = Some(server.serve(router.clone().into_make_service()));
-    }
+/// The HTTPS server on its listener (not yet polled) and the path of the CA PEM it wrote.
+fn start_tls(
+    args: &Args,
+    state: &AppState,
+    router: &axum::Router,
+    tls: Option<std::net::TcpListener>,
+) -> Result<(Option<TlsServer>, Option<String>)> {
+    let Some(listener) = tls else {
+        return Ok((None, None));
+    };
+    let Some(dir) = args.tls_dir.as_deref() else {
+        bail!("--tls-listen needs --tls-dir");
+    };
+    let (config, pem_path) = tls_config(state, dir)?;
+    let ca_file = Some(pem_path.display().to_string());
+    listener.set_nonblocking(true)?;
+    let server = axum_server::from_tcp_rustls(
+        listener,
+        axum_server::tls_rustls::RustlsConfig::from_config(config),
+    );
+    let serve: TlsServer = Box::pin(server.serve(router.clone().into_make_service()));
+    Ok((Some(serve), ca_file))
+}
 
-    println!("tenant-emulator listening on {http_url}");
-    if let Some(url) = &https_url {
-        println!("tenant-emulator listening on {url}");
-    }
-    let mdm_origin = state.config().mdm_origin().to_string();
-    println!("tenant-emulator MDM role on {mdm_origin}");
-    if let Some(listener) = mdm {
-        let mdm_router = tenant_emulator::routes::mdm_router(state.clone());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, mdm_router).await {
-                tracing::error!(error = %e, "the MDM listener stopped");
-            }
-        });
-    }
-    if let Some(path) = &args.ready_file {
-        write_ready_file(
-            path,
-            &ReadyFile {
-                http_url,
-                https_url,
-                ca_file,
-                mdm_url: mdm_origin,
-                sts_urls: sts_urls.clone(),
-            },
-        )?;
-    }
+fn spawn_mdm(state: &AppState, listener: tokio::net::TcpListener) {
+    let mdm_router = tenant_emulator::routes::mdm_router(state.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, mdm_router).await {
+            tracing::error!(error = %e, "the MDM listener stopped");
+        }
+    });
+}
 
-    for (id, listener) in sts_listeners {
+fn spawn_sts(
+    state: &AppState,
+    listeners: Vec<(String, tokio::net::TcpListener)>,
+    sts_urls: &BTreeMap<String, String>,
+) {
+    for (id, listener) in listeners {
         println!("tenant-emulator STS {id} listening on {}", sts_urls[&id]);
         let sts_router = tenant_emulator::sts::router(state.clone(), &id);
         tokio::spawn(async move {
@@ -186,6 +265,14 @@ async fn main() -> Result<()> {
             }
         });
     }
+}
+
+/// Serve HTTP (and HTTPS) until a server fails or Ctrl-C.
+async fn serve_until_ctrl_c(
+    http: tokio::net::TcpListener,
+    router: axum::Router,
+    tls_server: Option<TlsServer>,
+) -> Result<()> {
     let http_server = axum::serve(http, router).into_future();
     match tls_server {
         Some(tls_server) => {
