@@ -40,6 +40,15 @@ fn raw_qname<'a>(node: Node<'a, '_>) -> &'a str {
     &after_lt[..end]
 }
 
+/// An attribute as canonicalization needs it: namespace URI and local name (the sort key),
+/// qualified name as written, value.
+struct Attribute {
+    namespace: String,
+    name: String,
+    qname: String,
+    value: String,
+}
+
 fn element(
     node: Node<'_, '_>,
     exclude: Option<NodeId>,
@@ -47,8 +56,27 @@ fn element(
     out: &mut String,
 ) {
     let qname = raw_qname(node);
+    let (utilized, mut attributes) = utilized_prefixes_and_attributes(node, qname);
+    out.push('<');
+    out.push_str(qname);
+    let scope = write_namespaces(node, &utilized, rendered, out);
+    attributes.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    write_attributes(&attributes, out);
+    out.push('>');
+    write_children(node, exclude, &scope, out);
+    out.push_str("</");
+    out.push_str(qname);
+    out.push('>');
+}
+
+/// The prefixes the element visibly utilizes (its own, and those of its attributes other
+/// than `xml`), sorted and deduplicated, and its attributes in document order.
+fn utilized_prefixes_and_attributes(
+    node: Node<'_, '_>,
+    qname: &str,
+) -> (Vec<String>, Vec<Attribute>) {
     let mut utilized = vec![prefix_of(qname).to_string()];
-    let mut attributes: Vec<(String, String, String, String)> = Vec::new();
+    let mut attributes = Vec::new();
     let input = node.document().input_text();
     for attribute in node.attributes() {
         let attr_qname = &input[attribute.range_qname()];
@@ -56,19 +84,28 @@ fn element(
         if !prefix.is_empty() && prefix != "xml" {
             utilized.push(prefix.to_string());
         }
-        attributes.push((
-            attribute.namespace().unwrap_or("").to_string(),
-            attribute.name().to_string(),
-            attr_qname.to_string(),
-            attribute.value().to_string(),
-        ));
+        attributes.push(Attribute {
+            namespace: attribute.namespace().unwrap_or("").to_string(),
+            name: attribute.name().to_string(),
+            qname: attr_qname.to_string(),
+            value: attribute.value().to_string(),
+        });
     }
     utilized.sort();
     utilized.dedup();
+    (utilized, attributes)
+}
+
+/// Declare each utilized prefix not already rendered with the same URI by an output
+/// ancestor; the namespaces in scope for the children.
+fn write_namespaces(
+    node: Node<'_, '_>,
+    utilized: &[String],
+    rendered: &BTreeMap<String, String>,
+    out: &mut String,
+) -> BTreeMap<String, String> {
     let mut scope = rendered.clone();
-    out.push('<');
-    out.push_str(qname);
-    for prefix in &utilized {
+    for prefix in utilized {
         let lookup = if prefix.is_empty() {
             None
         } else {
@@ -92,21 +129,33 @@ fn element(
         out.push('"');
         scope.insert(prefix.clone(), uri.to_string());
     }
-    attributes.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    for (_, _, attr_qname, value) in &attributes {
+    scope
+}
+
+/// The (already sorted) attributes with canonical escapes.
+fn write_attributes(attributes: &[Attribute], out: &mut String) {
+    for attribute in attributes {
         out.push(' ');
-        out.push_str(attr_qname);
+        out.push_str(&attribute.qname);
         out.push_str("=\"");
-        escape_attribute(value, out);
+        escape_attribute(&attribute.value, out);
         out.push('"');
     }
-    out.push('>');
+}
+
+/// Child elements, text and processing instructions, leaving out `exclude` and comments.
+fn write_children(
+    node: Node<'_, '_>,
+    exclude: Option<NodeId>,
+    scope: &BTreeMap<String, String>,
+    out: &mut String,
+) {
     for child in node.children() {
         if Some(child.id()) == exclude {
             continue;
         }
         if child.is_element() {
-            element(child, exclude, &scope, out);
+            element(child, exclude, scope, out);
         } else if child.is_text() {
             escape_text(child.text().unwrap_or(""), out);
         } else if let Some(pi) = child.pi() {
@@ -119,9 +168,6 @@ fn element(
             out.push_str("?>");
         }
     }
-    out.push_str("</");
-    out.push_str(qname);
-    out.push('>');
 }
 
 fn escape_text(text: &str, out: &mut String) {
