@@ -8,7 +8,7 @@
 use crate::ca;
 use crate::db;
 use crate::error::InternalError;
-use crate::tenant_file::TenantFile;
+use crate::tenant_file::{TenantFile, TenantSpec};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -215,17 +215,34 @@ fn seed_sts_user(
     sts: &StsSpec,
     user: &StsUserSpec,
 ) -> Result<(), InternalError> {
+    let tenant = tenant_of_federated_user(file, user)?;
+    upsert_sts_account(conn, sts, user)?;
+    upsert_synced_cloud_user(conn, &tenant.id, user)?;
+    seed_sts_user_second_factors(conn, user)
+}
+
+/// The tenant one of whose federated domains holds the user's UPN.
+fn tenant_of_federated_user<'a>(
+    file: &'a TenantFile,
+    user: &StsUserSpec,
+) -> Result<&'a TenantSpec, InternalError> {
     let domain = user.upn.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-    let Some(tenant) = file.tenants.iter().find(|t| {
-        t.federated_domains
-            .iter()
-            .any(|d| d.domain.eq_ignore_ascii_case(domain))
-    }) else {
-        return Err(InternalError::Encoding(format!(
-            "{} is in no federated domain",
-            user.upn
-        )));
-    };
+    file.tenants
+        .iter()
+        .find(|t| {
+            t.federated_domains
+                .iter()
+                .any(|d| d.domain.eq_ignore_ascii_case(domain))
+        })
+        .ok_or_else(|| InternalError::Encoding(format!("{} is in no federated domain", user.upn)))
+}
+
+/// The STS's own account; an unchanged password keeps its stored hash.
+fn upsert_sts_account(
+    conn: &Connection,
+    sts: &StsSpec,
+    user: &StsUserSpec,
+) -> Result<(), InternalError> {
     let existing: Option<String> = conn
         .query_row(
             "SELECT password_hash FROM sts_users WHERE upn = ?1",
@@ -251,6 +268,16 @@ fn seed_sts_user(
             user.totp_secret
         ],
     )?;
+    Ok(())
+}
+
+/// The synced cloud user: a new one gets a random (unusable) password hash, an existing one
+/// keeps its hash.
+fn upsert_synced_cloud_user(
+    conn: &Connection,
+    tenant_id: &str,
+    user: &StsUserSpec,
+) -> Result<(), InternalError> {
     let cloud_exists: bool = conn
         .query_row(
             "SELECT 1 FROM users WHERE object_id = ?1",
@@ -272,7 +299,7 @@ fn seed_sts_user(
              given_name = ?6, family_name = ?7",
         params![
             user.object_id,
-            tenant.id,
+            tenant_id,
             user.upn,
             unusable.unwrap_or_default(),
             user.display_name,
@@ -280,6 +307,14 @@ fn seed_sts_user(
             user.family_name
         ],
     )?;
+    Ok(())
+}
+
+/// The TOTP secret proved at the STS, and the one (if any) proved at the authority.
+fn seed_sts_user_second_factors(
+    conn: &Connection,
+    user: &StsUserSpec,
+) -> Result<(), InternalError> {
     if let Some(secret) = &user.totp_secret {
         set_second_factor(conn, &sts_owner(&user.upn), secret)?;
     }
