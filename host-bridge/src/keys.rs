@@ -207,6 +207,15 @@ impl SoftwareKey {
     }
 }
 
+/// Every provider signs SHA-256 digests only: refuse anything else before it reaches a key.
+pub fn check_sha256_digest(digest: &[u8]) -> Result<(), KeyError> {
+    if digest.len() == SHA256_LEN {
+        Ok(())
+    } else {
+        Err(KeyError::DigestLength(digest.len()))
+    }
+}
+
 impl fmt::Debug for SoftwareKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SoftwareKey")
@@ -226,9 +235,7 @@ impl ProviderKey for SoftwareKey {
     }
 
     fn sign_sha256_digest(&self, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
-        if digest.len() != SHA256_LEN {
-            return Err(KeyError::DigestLength(digest.len()));
-        }
+        check_sha256_digest(digest)?;
         self.private
             .sign(Pkcs1v15Sign::new::<Sha256>(), digest)
             .map_err(|e| KeyError::Sign {

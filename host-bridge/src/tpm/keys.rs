@@ -24,7 +24,7 @@ use tss_esapi::tss2_esys::TPMT_TK_HASHCHECK;
 
 use super::srk::{with_loaded, with_password, with_srk};
 use super::{command, Tpm, TpmError};
-use crate::keys::{KeyError, KeyPurpose, ProviderKey, SHA256_LEN};
+use crate::keys::{check_sha256_digest, KeyError, KeyPurpose, ProviderKey};
 
 /// The exponent a TPM means by 0.
 const DEFAULT_EXPONENT: u32 = 65_537;
@@ -290,9 +290,7 @@ impl ProviderKey for TpmKey {
     }
 
     fn sign_sha256_digest(&self, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
-        if digest.len() != SHA256_LEN {
-            return Err(KeyError::DigestLength(digest.len()));
-        }
+        check_sha256_digest(digest)?;
         sign_digest(&self.tpm, &self.blob, digest).map_err(|e| KeyError::Sign {
             purpose: self.purpose.as_str(),
             reason: e.to_string(),
