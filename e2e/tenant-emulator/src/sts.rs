@@ -99,15 +99,20 @@ struct PassiveQuery {
     username: Option<String>,
 }
 
-fn password_form(brand: &str, username: &str, wctx: &str, error: Option<&str>) -> Html<String> {
-    let error = error
+/// The STS page's error line (announced to screen readers), or nothing.
+fn error_paragraph(error: Option<&str>) -> String {
+    error
         .map(|e| {
             format!(
                 "<p class=\"error\" role=\"alert\" data-testid=\"adfs-error\">{}</p>",
                 html_escape(e)
             )
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn password_form(brand: &str, username: &str, wctx: &str, error: Option<&str>) -> Html<String> {
+    let error = error_paragraph(error);
     let body = format!(
         "<p>Sign in with your organizational account</p>{error}\
          <form method=\"post\" action=\"/adfs/ls/\">\
@@ -123,14 +128,7 @@ fn password_form(brand: &str, username: &str, wctx: &str, error: Option<&str>) -
 }
 
 fn code_form(brand: &str, pending: &str, error: Option<&str>) -> Html<String> {
-    let error = error
-        .map(|e| {
-            format!(
-                "<p class=\"error\" role=\"alert\" data-testid=\"adfs-error\">{}</p>",
-                html_escape(e)
-            )
-        })
-        .unwrap_or_default();
+    let error = error_paragraph(error);
     let body = format!(
         "<p>For security reasons, we require additional information to verify your account.</p>{error}\
          <form method=\"post\" action=\"/adfs/ls/otp\"><input type=\"hidden\" name=\"pending\" value=\"{pending}\">\
