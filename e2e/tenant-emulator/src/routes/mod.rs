@@ -1,11 +1,15 @@
 //! HTTP routes, one module per service; [`router`] assembles them.
 
 pub mod admin;
+pub mod admin_prt;
 pub mod drs;
 pub mod mdm;
 pub mod oidc;
 pub mod realm;
+pub mod shared;
 pub mod silent;
+pub mod test_hooks;
+pub mod token;
 pub mod wsfed;
 
 use crate::AppState;
@@ -31,12 +35,16 @@ pub fn router(state: AppState) -> Router {
         .merge(realm::routes())
         .merge(wsfed::routes())
         .merge(drs::routes())
-        .merge(admin::routes());
+        .merge(token::routes())
+        .merge(admin::routes())
+        .merge(admin_prt::routes());
     if state.config().mdm_url.is_none() {
         router = router.merge(mdm::routes());
     }
     if state.config().test_hooks {
-        router = router.merge(wsfed::test_hook_routes());
+        router = router
+            .merge(wsfed::test_hook_routes())
+            .merge(test_hooks::routes());
     }
     if let Some(dir) = app_dir {
         router = router.nest_service(cxh_wire::consts::JOIN_WEB_APP_PATH, join_web_app(&dir));
