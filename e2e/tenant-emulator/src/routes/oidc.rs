@@ -265,6 +265,8 @@ fn found(location: &str) -> Response {
 enum CredentialFailure {
     UnknownUser,
     WrongPassword,
+    /// Smart lockout: too many wrong passwords for this user, in any context.
+    Locked(AuthorityError),
 }
 
 /// `POST /common/login?cxhflow=…&cxhver=…&cxhplatform=…`.
@@ -354,6 +356,9 @@ fn check_credentials(
         Err(AuthorityError::InvalidCredentials) => {
             return Ok(Err(CredentialFailure::WrongPassword))
         }
+        Err(locked @ AuthorityError::Grant(_)) => {
+            return Ok(Err(CredentialFailure::Locked(locked)))
+        }
         Err(other) => return Err(other),
     }
     let tenant = db::tenant_by_id(&state.db(), &user.tenant_id)?
@@ -373,6 +378,7 @@ fn reject_credentials(
     let error = match failure {
         CredentialFailure::UnknownUser => AuthorityError::UserNotFound(login.to_string()),
         CredentialFailure::WrongPassword => AuthorityError::InvalidCredentials,
+        CredentialFailure::Locked(locked) => locked,
     };
     tracing::info!(failures, reason = %error, "sign-in failed");
     let body = error.body();
