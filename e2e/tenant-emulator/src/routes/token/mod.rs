@@ -203,3 +203,39 @@ pub(crate) fn issue_tokens(
         id_token: Some(id_token),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_names_its_resource() {
+        let graph = Some("https://graph.microsoft.com".to_string());
+        assert_eq!(
+            resource_of_scope("https://graph.microsoft.com/.default"),
+            graph
+        );
+        assert_eq!(
+            resource_of_scope("openid https://graph.microsoft.com/User.Read"),
+            graph
+        );
+        assert_eq!(
+            resource_of_scope("http://127.0.0.1:4000/").as_deref(),
+            Some("http://127.0.0.1:4000/")
+        );
+        assert_eq!(
+            resource_of_scope("urn:ms-drs:enterpriseregistration.windows.net").as_deref(),
+            Some("urn:ms-drs:enterpriseregistration.windows.net")
+        );
+        assert_eq!(resource_of_scope("openid profile offline_access"), None);
+    }
+
+    #[test]
+    fn v2_permissions_drop_the_resource_and_oidc_scopes() {
+        assert_eq!(
+            v2_permissions("openid https://graph.microsoft.com/User.Read https://graph.microsoft.com/Mail.Read"),
+            "User.Read Mail.Read"
+        );
+        assert_eq!(v2_permissions("openid offline_access"), "");
+    }
+}
