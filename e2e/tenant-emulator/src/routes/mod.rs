@@ -6,12 +6,14 @@ pub mod mdm;
 pub mod oidc;
 pub mod realm;
 pub mod silent;
+pub mod v2;
 pub mod wsfed;
 
 use crate::AppState;
 use axum::http::{header, HeaderValue};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use std::collections::HashMap;
 
 /// The MDM role's routes alone, for its own listener (`--mdm-listen`).
 pub fn mdm_router(state: AppState) -> Router {
@@ -28,6 +30,7 @@ pub fn router(state: AppState) -> Router {
     let app_dir = state.config().app_dir.clone();
     let mut router = Router::new()
         .merge(oidc::routes())
+        .merge(v2::routes())
         .merge(realm::routes())
         .merge(wsfed::routes())
         .merge(drs::routes())
@@ -42,9 +45,23 @@ pub fn router(state: AppState) -> Router {
         router = router.nest_service(cxh_wire::consts::JOIN_WEB_APP_PATH, join_web_app(&dir));
     }
     router
+        .fallback(any_case_paths)
         .layer(axum::middleware::map_response(no_store_for_html))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Paths ESTS matches case-insensitively, in a casing no route names (`/Common/USERREALM/…`);
+/// anything else is 404.
+async fn any_case_paths(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    uri: axum::http::Uri,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    match realm::realm_path_upn(uri.path()) {
+        Some(upn) => realm::user_realm_any_case(&state, &upn, &query).await,
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// The trunk-built app, read from disk on every request so `trunk watch` rebuilds show up.

@@ -340,7 +340,7 @@ fn complete_federated(
         return Ok(challenge);
     }
     let tenant = oidc::tenant_of(state, user)?;
-    oidc::finish_sign_in(state, ctx, &stored.request, user, &tenant, amr)
+    oidc::finish_sign_in(state, ctx, stored, user, &tenant, amr)
 }
 
 type FederatedUser = Result<(User, Vec<String>), FederationError>;
@@ -442,7 +442,7 @@ fn verify_second_factor(
             let mut amr = pending.amr;
             amr.insert(1.min(amr.len()), "mfa".into());
             let tenant = oidc::tenant_of(state, &user)?;
-            oidc::finish_sign_in(state, ctx, &stored.request, &user, &tenant, amr)
+            oidc::finish_sign_in(state, ctx, stored, &user, &tenant, amr)
         }
         CodeCheck::Wrong(left) => {
             let body = FederationError::WrongCode(left).body();
