@@ -228,3 +228,67 @@ async fn v2_authorize_refuses_resource_missing_scope_and_id_token_without_openid
         assert!(reply.text().contains("AADSTS"), "{}", reply.text());
     }
 }
+
+/// A registration body as a client that writes camelCase sends it.
+fn camel_case_registration(return_client_sid: &str) -> serde_json::Value {
+    let csr = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        csr_der(device_key(), cxh_wire::consts::CSR_SUBJECT_CN),
+    );
+    serde_json::json!({
+        "certificateRequest": {"type": "pkcs10", "data": csr},
+        "transportKey": transport_key_blob(),
+        "targetDomain": "contoso.com",
+        "deviceType": "Windows",
+        "osVersion": "10.0.19041.928",
+        "deviceDisplayName": "DESKTOP-CAMEL",
+        "joinType": 0,
+        "attributes": {"reuseDevice": "true", "returnClientSid": return_client_sid}
+    })
+}
+
+#[tokio::test]
+async fn drs_reads_member_names_in_any_casing_and_returns_membership_changes_when_asked() {
+    let emu = emulator();
+    let token = sign_in(&emu.router, ADELE, ADELE_PASSWORD, "n-drs").await;
+    let asked = register(
+        &emu.router,
+        Some(&token),
+        REGISTER_URI,
+        &camel_case_registration("true"),
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text());
+    let reply = asked.json();
+    let changes = reply["MembershipChanges"]
+        .as_array()
+        .expect("MembershipChanges");
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0]["LocalSID"], "S-1-5-32-544");
+    let sid = changes[0]["AddSIDs"][0].as_str().unwrap();
+    assert!(sid.starts_with("S-1-12-1-"), "{sid}");
+    assert_eq!(reply["User"]["Upn"], ADELE);
+
+    let not_asked = register(
+        &emu.router,
+        Some(&token),
+        REGISTER_URI,
+        &camel_case_registration("false"),
+    )
+    .await;
+    assert_eq!(not_asked.status, StatusCode::OK, "{}", not_asked.text());
+    assert!(not_asked.json().get("MembershipChanges").is_none());
+
+    // One member in two casings is ambiguous: refused, and nothing is written.
+    let mut twice = camel_case_registration("true");
+    twice["JoinType"] = serde_json::json!(4);
+    let refused = register(&emu.router, Some(&token), REGISTER_URI, &twice).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        refused.text()
+    );
+    let devices = get(&emu.router, "/_emulator/devices").await.json();
+    assert_eq!(devices.as_array().unwrap().len(), 2);
+}

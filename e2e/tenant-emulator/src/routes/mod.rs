@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod drs;
+pub mod drs_request;
 pub mod mdm;
 pub mod oidc;
 pub mod realm;
