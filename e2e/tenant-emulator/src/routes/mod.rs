@@ -40,7 +40,9 @@ pub fn router(state: AppState) -> Router {
         router = router.merge(mdm::routes());
     }
     if state.config().test_hooks {
-        router = router.merge(wsfed::test_hook_routes());
+        router = router
+            .merge(wsfed::test_hook_routes())
+            .merge(admin::test_hook_routes());
     }
     if let Some(dir) = app_dir {
         router = router.nest_service(cxh_wire::consts::JOIN_WEB_APP_PATH, join_web_app(&dir));
