@@ -6,7 +6,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-APT_PACKAGES=(chromium chromium-driver swtpm swtpm-tools libtss2-dev tpm2-tools pkg-config sqlite3 brotli hyperfine)
+APT_PACKAGES=(chromium chromium-driver swtpm swtpm-tools libtss2-dev tpm2-tools pkg-config sqlite3 brotli hyperfine xmlsec1)
 TRUNK_VERSION=0.21.14   # 0.22 needs rustc >= 1.96.1 (toolchain.md)
 
 install_apt_packages() {

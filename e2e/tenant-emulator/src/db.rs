@@ -172,11 +172,29 @@ pub struct StoredKey {
 }
 
 /// Open (or create) the database and make sure the schema exists.
+///
+/// The file holds the tenants' signing and CA private keys: it is created (or tightened to)
+/// 0600 before SQLite opens it, and SQLite gives its `-wal` and `-shm` files the database
+/// file's mode.
 pub fn open(path: &Path) -> Result<Connection, InternalError> {
+    owner_only(path)
+        .map_err(|e| InternalError::Storage(format!("securing {}: {e}", path.display())))?;
     let conn = Connection::open(path)?;
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;")?;
     conn.execute_batch(SCHEMA)?;
     Ok(conn)
+}
+
+/// Create `path` as an empty 0600 file if missing, else set its mode to 0600.
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }
 
 /// Upsert every tenant, domain and user of the tenant file.
@@ -669,4 +687,33 @@ pub fn delete_device(conn: &Connection, device_id: &str) -> Result<bool, Interna
         params![device_id],
     )?;
     Ok(changed == 1)
+}
+
+#[cfg(test)]
+mod file_mode_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn the_database_and_its_wal_are_owner_only_even_when_the_file_existed_0644() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("fresh.sqlite");
+        let conn = open(&fresh).unwrap();
+        conn.execute_batch("CREATE TABLE probe (x); INSERT INTO probe VALUES (1);")
+            .unwrap();
+        assert_eq!(mode(&fresh), 0o600);
+        let wal = dir.path().join("fresh.sqlite-wal");
+        assert!(wal.exists(), "WAL mode writes a -wal file");
+        assert_eq!(mode(&wal), 0o600);
+
+        let loose = dir.path().join("loose.sqlite");
+        std::fs::write(&loose, b"").unwrap();
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(open(&loose).unwrap());
+        assert_eq!(mode(&loose), 0o600);
+    }
 }

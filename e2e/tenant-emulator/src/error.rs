@@ -20,6 +20,8 @@ pub enum InternalError {
     Crypto(String),
     #[error("encoding: {0}")]
     Encoding(String),
+    #[error("storage: {0}")]
+    Storage(String),
 }
 
 /// An error of the authority (login.microsoftonline.com analogue).

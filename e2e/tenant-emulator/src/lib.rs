@@ -15,6 +15,7 @@ pub mod federation;
 pub mod keys;
 pub mod routes;
 pub mod saml;
+pub mod serve;
 pub mod sts;
 pub mod tenant_file;
 pub mod tokens;

@@ -6,14 +6,14 @@
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use std::collections::BTreeMap;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use tenant_emulator::config::Config;
 use tenant_emulator::tenant_file::TenantFile;
-use tenant_emulator::{ca, AppState};
+use tenant_emulator::{ca, serve, AppState};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -60,6 +60,30 @@ struct Args {
     /// for test suites only, never for a demo others can reach.
     #[arg(long)]
     test_hooks: bool,
+    /// Close a connection whose request headers (or TLS handshake) take longer (ms).
+    #[arg(long, default_value_t = 10_000)]
+    header_read_timeout_ms: u64,
+    /// Close a connection that moved no byte for this long (ms).
+    #[arg(long, default_value_t = 60_000)]
+    idle_timeout_ms: u64,
+    /// Open connections per listener; a further one is closed at once.
+    #[arg(long, default_value_t = 256)]
+    max_connections: usize,
+    /// Largest request body (bytes); a larger one is answered 413 without being read.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    max_body_bytes: usize,
+}
+
+impl Args {
+    fn limits(&self) -> serve::Limits {
+        serve::Limits {
+            header_read_timeout: std::time::Duration::from_millis(self.header_read_timeout_ms),
+            idle_timeout: std::time::Duration::from_millis(self.idle_timeout_ms),
+            max_connections: self.max_connections,
+            max_body_bytes: self.max_body_bytes,
+            ..serve::Limits::default()
+        }
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -73,7 +97,7 @@ struct ReadyFile {
 }
 
 /// The server future of the HTTPS listener.
-type TlsServer = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
+type TlsServer = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -105,8 +129,9 @@ async fn main() -> Result<()> {
     }
     let mdm_origin = state.config().mdm_origin().to_string();
     println!("tenant-emulator MDM role on {mdm_origin}");
+    let limits = args.limits();
     if let Some(listener) = mdm {
-        spawn_mdm(&state, listener);
+        spawn_mdm(&state, listener, limits);
     }
     if let Some(path) = &args.ready_file {
         write_ready_file(
@@ -120,8 +145,8 @@ async fn main() -> Result<()> {
             },
         )?;
     }
-    spawn_sts(&state, sts, &sts_urls);
-    serve_until_ctrl_c(http, router, tls_server).await
+    spawn_sts(&state, sts, &sts_urls, limits);
+    serve_until_ctrl_c(http, router, tls_server, limits).await
 }
 
 fn init_tracing() {
@@ -234,36 +259,31 @@ fn start_tls(
     let (config, pem_path) = tls_config(state, dir)?;
     let ca_file = Some(pem_path.display().to_string());
     listener.set_nonblocking(true)?;
-    let server = axum_server::from_tcp_rustls(
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let server: TlsServer = Box::pin(serve::serve(
         listener,
-        axum_server::tls_rustls::RustlsConfig::from_config(config),
-    );
-    let serve: TlsServer = Box::pin(server.serve(router.clone().into_make_service()));
-    Ok((Some(serve), ca_file))
+        router.clone(),
+        Some(config),
+        args.limits(),
+    ));
+    Ok((Some(server), ca_file))
 }
 
-fn spawn_mdm(state: &AppState, listener: tokio::net::TcpListener) {
+fn spawn_mdm(state: &AppState, listener: tokio::net::TcpListener, limits: serve::Limits) {
     let mdm_router = tenant_emulator::routes::mdm_router(state.clone());
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, mdm_router).await {
-            tracing::error!(error = %e, "the MDM listener stopped");
-        }
-    });
+    tokio::spawn(serve::serve(listener, mdm_router, None, limits));
 }
 
 fn spawn_sts(
     state: &AppState,
     listeners: Vec<(String, tokio::net::TcpListener)>,
     sts_urls: &BTreeMap<String, String>,
+    limits: serve::Limits,
 ) {
     for (id, listener) in listeners {
         println!("tenant-emulator STS {id} listening on {}", sts_urls[&id]);
         let sts_router = tenant_emulator::sts::router(state.clone(), &id);
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, sts_router).await {
-                tracing::error!(error = %e, "STS listener stopped");
-            }
-        });
+        tokio::spawn(serve::serve(listener, sts_router, None, limits));
     }
 }
 
@@ -272,22 +292,19 @@ async fn serve_until_ctrl_c(
     http: tokio::net::TcpListener,
     router: axum::Router,
     tls_server: Option<TlsServer>,
+    limits: serve::Limits,
 ) -> Result<()> {
-    let http_server = axum::serve(http, router).into_future();
-    match tls_server {
-        Some(tls_server) => {
-            tokio::select! {
-                r = http_server => r?,
-                r = tls_server => r?,
-                _ = tokio::signal::ctrl_c() => {}
-            }
+    let http_server = serve::serve(http, router, None, limits);
+    let tls_server = async move {
+        match tls_server {
+            Some(server) => server.await,
+            None => std::future::pending().await,
         }
-        None => {
-            tokio::select! {
-                r = http_server => r?,
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
+    };
+    tokio::select! {
+        _ = http_server => {}
+        _ = tls_server => {}
+        _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())
 }

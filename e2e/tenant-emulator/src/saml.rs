@@ -69,6 +69,8 @@ pub enum SamlError {
     DuplicateClaim(&'static str),
     #[error("the assertion's subject does not match its ImmutableID claim")]
     SubjectMismatch,
+    #[error("the signed value of {0} holds a comment or an element (only text is accepted)")]
+    MixedContent(String),
     #[error("signing failed: {0}")]
     Signing(String),
 }
@@ -261,10 +263,24 @@ fn require(actual: &str, expected: &str, what: &str) -> Result<(), SamlError> {
     }
 }
 
+/// The whole text of a value element: every text child joined, and nothing but text.
+///
+/// Exclusive C14N drops comments, so `victim@x<!---->.evil` digests as `victim@x.evil`: a
+/// reader that took only the first text node (`victim@x`) would read another value than the
+/// one signed. A comment, processing instruction or element inside a value is refused.
+fn text_value(node: Node<'_, '_>) -> Result<String, SamlError> {
+    let mut text = String::new();
+    for child in node.children() {
+        match child.text() {
+            Some(part) if child.is_text() => text.push_str(part),
+            _ => return Err(SamlError::MixedContent(node.tag_name().name().to_string())),
+        }
+    }
+    Ok(text)
+}
+
 fn base64_text(node: Node<'_, '_>) -> Result<Vec<u8>, SamlError> {
-    let text: String = node
-        .text()
-        .unwrap_or("")
+    let text: String = text_value(node)?
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
@@ -422,12 +438,15 @@ fn check_conditions(assertion: Node<'_, '_>, now: i64) -> Result<i64, SamlError>
     let restrictions: Vec<Node> = elements(conditions)
         .filter(|n| is(n, SAML1_NS, "AudienceRestrictionCondition"))
         .collect();
-    let names_us = |restriction: &Node| {
-        elements(*restriction)
-            .filter(|n| is(n, SAML1_NS, "Audience"))
-            .any(|n| n.text().map(str::trim) == Some(MICROSOFT_ONLINE))
-    };
-    if !restrictions.is_empty() && restrictions.iter().all(names_us) {
+    let mut all_name_us = !restrictions.is_empty();
+    for restriction in &restrictions {
+        let mut names_us = false;
+        for audience in elements(*restriction).filter(|n| is(n, SAML1_NS, "Audience")) {
+            names_us |= text_value(audience)?.trim() == MICROSOFT_ONLINE;
+        }
+        all_name_us &= names_us;
+    }
+    if all_name_us {
         Ok(not_on_or_after)
     } else {
         Err(SamlError::WrongAudience)
@@ -447,18 +466,18 @@ fn attribute_statement<'a, 'i>(assertion: Node<'a, 'i>) -> Result<Node<'a, 'i>, 
 }
 
 /// The values of attribute `name`, read only from the statement's own `Attribute` children.
-fn attribute_values(statement: Node<'_, '_>, name: &str) -> Vec<String> {
+fn attribute_values(statement: Node<'_, '_>, name: &str) -> Result<Vec<String>, SamlError> {
     elements(statement)
         .filter(|n| is(n, SAML1_NS, "Attribute") && n.attribute("AttributeName") == Some(name))
         .flat_map(elements)
         .filter(|v| is(v, SAML1_NS, "AttributeValue"))
-        .map(|v| v.text().unwrap_or("").trim().to_string())
+        .map(|v| Ok(text_value(v)?.trim().to_string()))
         .collect()
 }
 
 /// The single value of claim `name` (none and several are both refused).
 fn single_value(statement: Node<'_, '_>, name: &'static str) -> Result<String, SamlError> {
-    let mut values = attribute_values(statement, name).into_iter();
+    let mut values = attribute_values(statement, name)?.into_iter();
     match (values.next(), values.next()) {
         (Some(value), None) => Ok(value),
         (None, _) => Err(SamlError::MissingClaim(name)),
@@ -467,10 +486,12 @@ fn single_value(statement: Node<'_, '_>, name: &'static str) -> Result<String, S
 }
 
 /// The `NameIdentifier` of a statement's own `Subject`.
-fn subject_name(statement: Node<'_, '_>) -> Option<String> {
-    let subject = elements(statement).find(|n| is(n, SAML1_NS, "Subject"))?;
-    let name = elements(subject).find(|n| is(n, SAML1_NS, "NameIdentifier"))?;
-    Some(name.text().unwrap_or("").trim().to_string())
+fn subject_name(statement: Node<'_, '_>) -> Result<Option<String>, SamlError> {
+    let name = elements(statement)
+        .find(|n| is(n, SAML1_NS, "Subject"))
+        .and_then(|subject| elements(subject).find(|n| is(n, SAML1_NS, "NameIdentifier")));
+    name.map(|n| Ok(text_value(n)?.trim().to_string()))
+        .transpose()
 }
 
 /// The claims of the signed assertion: only the direct children of its own
@@ -479,18 +500,18 @@ fn read_claims(assertion: Node<'_, '_>) -> Result<Claims, SamlError> {
     let statement = attribute_statement(assertion)?;
     let upn = single_value(statement, "UPN")?;
     let immutable_id = single_value(statement, "ImmutableID")?;
-    let subjects_agree = elements(assertion)
-        .filter(|n| {
-            is(n, SAML1_NS, "AttributeStatement") || is(n, SAML1_NS, "AuthenticationStatement")
-        })
-        .all(|s| subject_name(s).as_deref() == Some(immutable_id.as_str()));
-    if !subjects_agree {
-        return Err(SamlError::SubjectMismatch);
+    let statements = elements(assertion).filter(|n| {
+        is(n, SAML1_NS, "AttributeStatement") || is(n, SAML1_NS, "AuthenticationStatement")
+    });
+    for statement in statements {
+        if subject_name(statement)?.as_deref() != Some(immutable_id.as_str()) {
+            return Err(SamlError::SubjectMismatch);
+        }
     }
     Ok(Claims {
         upn,
         immutable_id,
-        auth_methods: attribute_values(statement, "authnmethodsreferences"),
+        auth_methods: attribute_values(statement, "authnmethodsreferences")?,
     })
 }
 
@@ -719,6 +740,64 @@ mod tests {
         let unsigned = edit(unsigned_assertion("_edited", &issue, &claims()));
         let assertion = sign_assertion("_edited", &unsigned, &issue).unwrap();
         wrap_rstr(&assertion, NOW, NOW + 3600)
+    }
+
+    #[test]
+    fn a_comment_inside_a_signed_value_cannot_change_the_claim_read() {
+        // A genuine user `diego@fabrikam.example.evil` gets a genuine assertion, then puts a
+        // comment into the signed UPN: exclusive C14N drops it, so the digest still matches;
+        // a first-text-node reader would see `diego@fabrikam.example`.
+        let xml =
+            signed_with(|x| x.replace("diego@fabrikam.example", "diego@fabrikam.example.evil"));
+        let edited = xml.replace(
+            "diego@fabrikam.example.evil",
+            "diego@fabrikam.example<!---->.evil",
+        );
+        assert_ne!(xml, edited);
+        assert_eq!(
+            check(&edited, NOW),
+            Err(SamlError::MixedContent("AttributeValue".into()))
+        );
+        // The same comment in the subject or an audience is refused too; the untouched
+        // token still verifies with the whole value.
+        let in_subject = xml.replacen(
+            "unspecified\">aW1tdXRhYmxl<",
+            "unspecified\">aW1t<!-- -->dXRhYmxl<",
+            1,
+        );
+        assert_ne!(in_subject, xml);
+        assert_eq!(
+            check(&in_subject, NOW),
+            Err(SamlError::MixedContent("NameIdentifier".into()))
+        );
+        let in_audience = xml.replace(
+            ">urn:federation:MicrosoftOnline<",
+            ">urn:federation:<!---->MicrosoftOnline<",
+        );
+        assert_ne!(in_audience, xml);
+        assert_eq!(
+            check(&in_audience, NOW),
+            Err(SamlError::MixedContent("Audience".into()))
+        );
+        assert_eq!(
+            check(&xml, NOW).map(|c| c.upn),
+            Ok("diego@fabrikam.example.evil".to_string())
+        );
+    }
+
+    #[test]
+    fn cdata_in_a_value_reads_as_its_whole_text() {
+        // CDATA is text to C14N and to the reader alike: the value is the whole string.
+        let xml =
+            signed_with(|x| x.replace("diego@fabrikam.example", "diego@fabrikam.example.evil"))
+                .replace(
+                    "diego@fabrikam.example.evil",
+                    "diego@fabrikam.example<![CDATA[.evil]]>",
+                );
+        assert_eq!(
+            check(&xml, NOW).map(|c| c.upn),
+            Ok("diego@fabrikam.example.evil".to_string())
+        );
     }
 
     /// Victim claims as an attacker would smuggle them (outside the digested content).

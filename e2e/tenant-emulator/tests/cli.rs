@@ -124,6 +124,15 @@ fn binary_listens_writes_the_ready_file_and_serves_http_https_and_the_app() {
     // Started without --test-hooks: the token-minting hook is not mounted (404, not 405).
     let hook = http_get(&http_url, "/_emulator/sts/fabrikam/wresult");
     assert!(hook.starts_with("HTTP/1.1 404"), "{hook}");
+    // Nor are the admin routes that show every device object.
+    let devices = http_get(&http_url, "/_emulator/devices");
+    assert!(devices.starts_with("HTTP/1.1 404"), "{devices}");
+    use std::os::unix::fs::PermissionsExt;
+    let db_mode = std::fs::metadata(dir.path().join("emulator.sqlite"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(db_mode & 0o777, 0o600, "the database holds private keys");
     let index = http_get(&http_url, "/WebApp/CloudDomainJoin/4");
     assert!(
         index.starts_with("HTTP/1.1 200") && index.contains("join app"),

@@ -24,6 +24,30 @@ pub struct OpenIdConfiguration {
     pub userinfo_endpoint: String,
 }
 
+/// `GET {authority}/{tenant}/v2.0/.well-known/openid-configuration`: the v2 endpoint's
+/// metadata, which v2 clients (MSAL) read first. The issuer is
+/// `{authority}/{tenantid}/v2.0` (a template for `common` and `organizations`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenIdConfigurationV2 {
+    pub token_endpoint: String,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    pub jwks_uri: String,
+    pub response_modes_supported: Vec<String>,
+    pub subject_types_supported: Vec<String>,
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    pub response_types_supported: Vec<String>,
+    pub scopes_supported: Vec<String>,
+    pub issuer: String,
+    pub request_uri_parameter_supported: bool,
+    pub authorization_endpoint: String,
+    pub http_logout_supported: bool,
+    pub frontchannel_logout_supported: bool,
+    pub end_session_endpoint: String,
+    pub claims_supported: Vec<String>,
+    pub tenant_region_scope: Option<String>,
+    pub cloud_instance_name: String,
+}
+
 /// One RSA signing key of the authority, as published at `jwks_uri`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Jwk {

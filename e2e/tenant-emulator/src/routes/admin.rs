@@ -1,6 +1,8 @@
 //! Emulator-only admin API for tests (not part of Entra): inspect device objects, health.
 //!
-//! It has no authentication: the emulator is meant to listen on loopback only.
+//! The device routes show every tenant's device objects (owners, keys, certificates) without
+//! authentication, so they are mounted only with `--test-hooks`, like the credential-minting
+//! hooks; without it only `/_emulator/health` (which says nothing but "ok") is served.
 
 use crate::db::{self, Device};
 use crate::error::{DrsServiceError, InternalError};
@@ -12,9 +14,14 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+/// Always mounted: a readiness probe that reveals nothing.
 pub fn routes() -> Router<AppState> {
+    Router::new().route("/_emulator/health", get(|| async { "ok" }))
+}
+
+/// Mounted only with `--test-hooks`: the device objects of every tenant.
+pub fn test_hook_routes() -> Router<AppState> {
     Router::new()
-        .route("/_emulator/health", get(|| async { "ok" }))
         .route("/_emulator/devices", get(list_devices))
         .route("/_emulator/devices/{device_id}", get(get_device))
 }

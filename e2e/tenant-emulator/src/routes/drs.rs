@@ -293,9 +293,7 @@ async fn register(
         return Err(DrsServiceError::BadApiVersion(version.to_string()));
     }
     let caller = authenticate(&state, &headers)?;
-    let request: RegistrationRequest = serde_json::from_slice(&body).map_err(|e| {
-        DrsServiceError::InvalidRequest(format!("the registration request is not valid JSON: {e}"))
-    })?;
+    let request = super::drs_request::parse_registration(&body)?;
     let trust_type = trust_type_of(request.join_type)?;
     let public_key = csr::verify_device_csr(
         &request.certificate_request.kind,

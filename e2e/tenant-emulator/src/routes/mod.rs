@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod admin_prt;
 pub mod drs;
+pub mod drs_request;
 pub mod mdm;
 pub mod oidc;
 pub mod realm;
@@ -10,12 +11,14 @@ pub mod shared;
 pub mod silent;
 pub mod test_hooks;
 pub mod token;
+pub mod v2;
 pub mod wsfed;
 
 use crate::AppState;
 use axum::http::{header, HeaderValue};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use std::collections::HashMap;
 
 /// The MDM role's routes alone, for its own listener (`--mdm-listen`).
 pub fn mdm_router(state: AppState) -> Router {
@@ -32,27 +35,43 @@ pub fn router(state: AppState) -> Router {
     let app_dir = state.config().app_dir.clone();
     let mut router = Router::new()
         .merge(oidc::routes())
+        .merge(v2::routes())
         .merge(realm::routes())
         .merge(wsfed::routes())
         .merge(drs::routes())
         .merge(token::routes())
-        .merge(admin::routes())
-        .merge(admin_prt::routes());
+        .merge(admin::routes());
     if state.config().mdm_url.is_none() {
         router = router.merge(mdm::routes());
     }
     if state.config().test_hooks {
         router = router
             .merge(wsfed::test_hook_routes())
-            .merge(test_hooks::routes());
+            .merge(test_hooks::routes())
+            .merge(admin::test_hook_routes())
+            .merge(admin_prt::routes());
     }
     if let Some(dir) = app_dir {
         router = router.nest_service(cxh_wire::consts::JOIN_WEB_APP_PATH, join_web_app(&dir));
     }
     router
+        .fallback(any_case_paths)
         .layer(axum::middleware::map_response(no_store_for_html))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Paths ESTS matches case-insensitively, in a casing no route names (`/Common/USERREALM/…`);
+/// anything else is 404.
+async fn any_case_paths(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    uri: axum::http::Uri,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    match realm::realm_path_upn(uri.path()) {
+        Some(upn) => realm::user_realm_any_case(&state, &upn, &query).await,
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// The trunk-built app, read from disk on every request so `trunk watch` rebuilds show up.

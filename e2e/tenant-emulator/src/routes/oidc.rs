@@ -114,7 +114,7 @@ async fn openid_configuration(
 }
 
 /// `GET /{tenant}/discovery/keys`: one key for all tenants, like the real service.
-async fn jwks(State(state): State<AppState>) -> Json<cxh_wire::oidc::Jwks> {
+pub(crate) async fn jwks(State(state): State<AppState>) -> Json<cxh_wire::oidc::Jwks> {
     Json(state.keys().jwks())
 }
 
@@ -123,6 +123,9 @@ async fn jwks(State(state): State<AppState>) -> Json<cxh_wire::oidc::Jwks> {
 pub(crate) struct StoredAuthorize {
     pub(crate) tenant: Option<String>,
     pub(crate) request: AuthorizeRequest,
+    /// Made at the v2 endpoint (`/oauth2/v2.0/authorize`): its id_token is a v2 token.
+    #[serde(default)]
+    pub(crate) v2: bool,
 }
 
 /// Whether `redirect_uri` is registered for the client: exactly the join web app on this
@@ -172,19 +175,21 @@ async fn authorize(
     headers: HeaderMap,
     query: Result<Query<AuthorizeRequest>, QueryRejection>,
 ) -> Response {
-    match start_login(&state, &segment, query, &headers) {
-        Ok(response) => response,
-        Err(error) => error.into_html(),
-    }
+    let started = query
+        .map_err(|e| AuthorityError::InvalidRequest(e.body_text()))
+        .and_then(|Query(request)| start_login(&state, &segment, request, false, &headers));
+    started.unwrap_or_else(AuthorityError::into_html)
 }
 
-fn start_login(
+/// Record a login context for `request` (or answer a silent one); `v2` marks a request made
+/// at the v2 endpoint.
+pub(crate) fn start_login(
     state: &AppState,
     segment: &str,
-    query: Result<Query<AuthorizeRequest>, QueryRejection>,
+    request: AuthorizeRequest,
+    v2: bool,
     headers: &HeaderMap,
 ) -> Result<Response, AuthorityError> {
-    let Query(request) = query.map_err(|e| AuthorityError::InvalidRequest(e.body_text()))?;
     let scope = TenantScope::resolve(state, segment)?;
     validate_authorize(state, &request)?;
     if super::silent::is_silent(&request) {
@@ -194,6 +199,7 @@ fn start_login(
     let stored = StoredAuthorize {
         tenant: scope.tenant_id().map(str::to_string),
         request,
+        v2,
     };
     let json =
         serde_json::to_string(&stored).map_err(|e| InternalError::Encoding(e.to_string()))?;
@@ -310,7 +316,7 @@ fn complete_login(
             {
                 return Ok(challenge);
             }
-            finish_sign_in(state, &form.ctx, &stored.request, &user, &tenant, amr)
+            finish_sign_in(state, &form.ctx, &stored, &user, &tenant, amr)
         }
         Err(failure) => reject_credentials(state, &form.ctx, &stored.request, &form.login, failure),
     }
@@ -404,11 +410,12 @@ fn reject_credentials(
 pub(crate) fn finish_sign_in(
     state: &AppState,
     ctx: &str,
-    request: &AuthorizeRequest,
+    stored: &StoredAuthorize,
     user: &User,
     tenant: &Tenant,
     amr: Vec<String>,
 ) -> Result<Response, AuthorityError> {
+    let request = &stored.request;
     if !db::consume_login_context(&state.db(), ctx)? {
         return Err(AuthorityError::ContextExpired);
     }
@@ -442,6 +449,9 @@ pub(crate) fn finish_sign_in(
         let mut claims = tokens::id_token_claims(&subject, request.nonce.clone());
         super::mdm::add_id_token_claims(state, request, user, &mut claims);
         claims.amr = amr;
+        if stored.v2 {
+            super::v2::as_v2_id_token(state, &mut claims);
+        }
         let id_token = tokens::sign(state.keys(), &claims)?;
         let params = [
             ("id_token", id_token.as_str()),

@@ -2,13 +2,17 @@
 //! app) and `api-version=1.0` (non-interactive clients: for a federated domain it names the
 //! STS's MEX document and WS-Trust endpoint).
 //!
+//! MSAL and ADAL ask by path instead, `GET /common/UserRealm/<upn>?api-version=1.0` (or 2.0),
+//! in whatever casing they were written with: ESTS matches paths case-insensitively, so the
+//! path form is served for any casing of `common/userrealm` (see [`realm_path_upn`]).
+//!
 //! A domain that a tenant verified (or its initial `*.onmicrosoft.com` domain) is Managed;
 //! everything else is Unknown. Federated realms come with the AD FS emulation.
 
 use crate::db;
 use crate::error::AuthorityError;
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -22,14 +26,63 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/common/userrealm/", get(user_realm))
         .route("/common/userrealm", get(user_realm))
+        .route("/common/userrealm/{upn}", get(user_realm_by_path))
+        .route("/common/UserRealm/{upn}", get(user_realm_by_path))
+}
+
+/// The UPN of a user-realm path in any casing (`/Common/USERREALM/<upn>`), percent-decoded;
+/// `None` for any other path. The router's fallback uses it for casings no route names.
+pub fn realm_path_upn(path: &str) -> Option<String> {
+    const PREFIX: &str = "/common/userrealm/";
+    let head = path.get(..PREFIX.len())?;
+    if !head.eq_ignore_ascii_case(PREFIX) {
+        return None;
+    }
+    let rest = &path[PREFIX.len()..];
+    if rest.is_empty() || rest.contains('/') {
+        return None;
+    }
+    let decoded = url::form_urlencoded::parse(format!("u={rest}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())?;
+    Some(decoded)
+}
+
+/// `GET /common/UserRealm/{upn}?api-version=…`: the same answer as `?user={upn}`.
+async fn user_realm_by_path(
+    State(state): State<AppState>,
+    Path(upn): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, AuthorityError> {
+    answer(&state, Some(&upn), &query)
+}
+
+/// Answer a realm request whose path is `/common/userrealm/<upn>` in a casing no route names.
+pub async fn user_realm_any_case(
+    state: &AppState,
+    upn: &str,
+    query: &HashMap<String, String>,
+) -> Response {
+    match answer(state, Some(upn), query) {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
 }
 
 async fn user_realm(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, AuthorityError> {
-    let login = query
-        .get("user")
+    answer(&state, query.get("user").map(String::as_str), &query)
+}
+
+/// The realm of `user` (from the path or `?user=`) in the shape `api-version` asks for.
+fn answer(
+    state: &AppState,
+    user: Option<&str>,
+    query: &HashMap<String, String>,
+) -> Result<Response, AuthorityError> {
+    let login = user
         .map(|u| u.trim())
         .filter(|u| !u.is_empty())
         .ok_or_else(|| {
@@ -37,9 +90,9 @@ async fn user_realm(
         })?;
     let domain = login.rsplit_once('@').map(|(_, d)| d).unwrap_or(login);
     if query.get("api-version").map(String::as_str) == Some("1.0") {
-        return Ok(Json(realm_v1(&state, domain)?).into_response());
+        return Ok(Json(realm_v1(state, domain)?).into_response());
     }
-    if let Some(realm) = super::wsfed::federated_realm(&state, login, domain)? {
+    if let Some(realm) = super::wsfed::federated_realm(state, login, domain)? {
         return Ok(Json(realm).into_response());
     }
     let tenant = db::tenant_by_domain(&state.db(), domain)?;

@@ -338,7 +338,7 @@ fn complete_federated(
         return Ok(challenge);
     }
     let tenant = tenant_of(state, user)?;
-    oidc::finish_sign_in(state, ctx, &stored.request, user, &tenant, amr)
+    oidc::finish_sign_in(state, ctx, stored, user, &tenant, amr)
 }
 
 pub(crate) type FederatedUser = Result<(User, Vec<String>), FederationError>;
@@ -440,7 +440,7 @@ fn verify_second_factor(
             let mut amr = pending.amr;
             amr.insert(1.min(amr.len()), "mfa".into());
             let tenant = tenant_of(state, &user)?;
-            oidc::finish_sign_in(state, ctx, &stored.request, &user, &tenant, amr)
+            oidc::finish_sign_in(state, ctx, stored, &user, &tenant, amr)
         }
         CodeCheck::Wrong(left) => {
             let body = FederationError::WrongCode(left).body();
