@@ -1,4 +1,4 @@
-//! WebSocket client of the host bridge (protocol v1 of `cxh_wire::bridge`).
+//! WebSocket client of the host bridge (protocol v2 of `cxh_wire::bridge`).
 //!
 //! Every connection starts the same way: open, send `hello{protocol, secret}`, wait for
 //! `welcome{host}`. The bridge closes any connection whose first frame is not a valid hello,
@@ -88,6 +88,22 @@ impl BridgeConnection {
     /// Close politely; the bridge treats a vanished page the same way.
     pub fn close(self) {
         let _ = self.socket.close(Some(1000), None);
+    }
+}
+
+/// A nonce of the bridge's for the sign-in request (`request_nonce` -> `nonce`), on its own
+/// connection: the page is about to navigate away to the authority.
+pub async fn request_nonce(endpoint: &BridgeEndpoint) -> Result<String, BridgeFailure> {
+    let mut connection = BridgeConnection::connect(endpoint).await?;
+    connection.send(&ClientMessage::RequestNonce).await?;
+    let answer = connection.next().await;
+    connection.close();
+    match answer? {
+        ServerMessage::Nonce { value } if !value.is_empty() => Ok(value),
+        ServerMessage::Failed { error } => Err(BridgeFailure::Refused(error)),
+        other => Err(BridgeFailure::Protocol(format!(
+            "expected nonce, got {other:?}"
+        ))),
     }
 }
 

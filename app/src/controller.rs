@@ -335,7 +335,17 @@ impl Controller {
                 Ok(configuration) => configuration,
                 Err(why) => return self.fail(ErrorReason::AuthorityUnreachable, Some(why)),
             };
-            let (Some(nonce), Some(state)) = (random_hex(), random_hex()) else {
+            // The nonce is the bridge's: it accepts a token only for a nonce it issued.
+            let Some(endpoint) = session().bridge() else {
+                return self.fail(ErrorReason::NoHost, None);
+            };
+            let nonce = match crate::bridge::request_nonce(&endpoint).await {
+                Ok(nonce) => nonce,
+                Err(failure) => {
+                    return self.fail(ErrorReason::BridgeUnreachable, Some(failure.describe()))
+                }
+            };
+            let Some(state) = random_hex() else {
                 return self.fail(ErrorReason::NoRandomness, None);
             };
             let pending = PendingSignIn { nonce, state };
@@ -603,8 +613,10 @@ impl Controller {
                     return Err(FlowError::from_bridge(&error));
                 }
                 // A repeated welcome carries nothing new for a join under way; the
-                // automatic sign-in answer belongs to the sign-in page's own connection.
-                ServerMessage::Welcome { .. } | ServerMessage::AutoLogonBuffer { .. } => {}
+                // automatic sign-in answer and nonces belong to other connections.
+                ServerMessage::Welcome { .. }
+                | ServerMessage::AutoLogonBuffer { .. }
+                | ServerMessage::Nonce { .. } => {}
             }
         }
     }

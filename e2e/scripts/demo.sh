@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 1: installs what is missing, builds everything, starts the bundled tenant
-# emulator and the host bridge, prints the join URL and, when a display exists, opens it in a
-# Chromium kiosk window. Ctrl-C stops everything. Each run starts from a fresh tenant and device.
+# emulator and the host bridge and, when a display exists, opens the join experience in a
+# Chromium kiosk window (through the bridge's private handoff page: the per-launch secret is
+# never printed or on a command line). Ctrl-C stops everything. Each run starts from a fresh tenant and device.
 # Options (environment): CXH_FLOW=oobe|settings, CXH_EDITION=professional|enterprise|home,
 # CXH_LANGUAGE=en-US|de-DE|ar-SA (default: the browser's), CXH_PORT.
 set -euo pipefail
@@ -22,12 +23,12 @@ note "host bridge:          $WS_URL"
 note "sign in as adele.vance@contoso.com / Correct-Horse-42 (more users in e2e/tenants/contoso.toml)"
 note "keys:                 in swtpm at $TPM_TCTI"
 note "after the join:       target/debug/host-bridge status --state-dir $STACK_DIR/bridge"
-printf '\nOpen the join experience at:\n  %s\n\n' "$LAUNCH_URL"
+printf '\nOpen the join experience (a private page, readable only by you; it forwards to the\napp with the per-launch secret and is removed once the app has connected):\n  file://%s\n\n' "$HANDOFF_PAGE"
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && command -v chromium >/dev/null; then
   step "Opening a Chromium kiosk window"
   chromium --kiosk --no-first-run --disable-background-networking --disable-component-update \
-    --disable-sync --user-data-dir="$STACK_DIR/chromium" "$LAUNCH_URL" >/dev/null 2>&1 &
+    --disable-sync --user-data-dir="$STACK_DIR/chromium" "file://$HANDOFF_PAGE" >/dev/null 2>&1 &
 fi
 note "press Ctrl-C to stop"
 wait "$BRIDGE_PID"

@@ -1,5 +1,7 @@
 # Starts the tenant emulator and the host bridge for the demo and the benchmarks (sourced).
-# Sets AUTHORITY, WS_URL, BRIDGE_SECRET, LAUNCH_URL, STACK_DIR, TPM_TCTI; stop_stack kills all.
+# Sets AUTHORITY, WS_URL, HANDOFF_PAGE, STACK_DIR, TPM_TCTI; stop_stack kills all.
+# The per-launch secret stays in files only the user can read (the ready file, the handoff
+# page the bridge writes): it is never printed or put on a command line.
 # The bridge keeps its keys in a private swtpm (state in $STACK_DIR/tpm), started first.
 # Why a shell copy beside e2e/tests/support/stack.ts: the demo and benchmarks run without Node.
 
@@ -16,13 +18,13 @@ start_stack() {
   local language=(); [ -n "${CXH_LANGUAGE:-}" ] && language=(--language "$CXH_LANGUAGE")
   "$ROOT/target/debug/host-bridge" serve "${language[@]}" --key-protection tpm --tpm-tcti "$TPM_TCTI" --authority "$AUTHORITY" --allowed-origin "$AUTHORITY" \
     --state-dir "$STACK_DIR/bridge" --flow "$flow" --edition "$edition" \
-    --ready-file "$STACK_DIR/bridge.ready" >"$STACK_DIR/bridge.log" 2>&1 &
+    --ready-file "$STACK_DIR/bridge.ready" --handoff-page "$STACK_DIR/handoff.html" >"$STACK_DIR/bridge.log" 2>&1 &
   BRIDGE_PID=$!
   wait_for_file "$STACK_DIR/bridge.ready" 30 "the host bridge" || { cat "$STACK_DIR/bridge.log" >&2; return 1; }
   WS_URL="$(json_field "$STACK_DIR/bridge.ready" ws_url)"
-  BRIDGE_SECRET="$(json_field "$STACK_DIR/bridge.ready" secret)"
-  local ws_enc; ws_enc="$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$WS_URL")"
-  LAUNCH_URL="$AUTHORITY/WebApp/CloudDomainJoin/4#bridge=$ws_enc&secret=$BRIDGE_SECRET"
+  # file:// page (0600) that sends the browser on to the app with the secret in the fragment;
+  # the bridge removes it once the page has connected.
+  HANDOFF_PAGE="$STACK_DIR/handoff.html"
 }
 
 # start_swtpm DIR: a swtpm on a free port pair with its state in DIR; sets TPM_TCTI, SWTPM_PID.

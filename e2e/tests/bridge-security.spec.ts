@@ -29,7 +29,7 @@ async function probe(page: import('@playwright/test').Page, wsUrl: string, frame
 }
 
 test('a page of another origin cannot open the bridge socket', async ({ page }) => {
-  const hello = JSON.stringify({ type: 'hello', protocol: 1, secret: stack.secret });
+  const hello = JSON.stringify({ type: 'hello', protocol: 2, secret: stack.secret });
   // Positive control: from the allowed origin the same probe opens and is welcomed, so a
   // refusal below is the origin check and not a bridge that is down or a wrong URL.
   await page.goto(`${stack.authority}/common/.well-known/openid-configuration`);
@@ -57,7 +57,7 @@ test('a page of another origin cannot open the bridge socket', async ({ page }) 
 
 test('the right origin without the secret is refused and disconnected', async ({ page }) => {
   await page.goto(`${stack.authority}/common/.well-known/openid-configuration`);
-  const wrong = await probe(page, stack.wsUrl, JSON.stringify({ type: 'hello', protocol: 1, secret: 'guess' }));
+  const wrong = await probe(page, stack.wsUrl, JSON.stringify({ type: 'hello', protocol: 2, secret: 'guess' }));
   expect(wrong.opened).toBe(true);
   expect(wrong.closed).toBe(true);
   expect(JSON.parse(wrong.messages[0]).error.kind).toBe('unauthorized');
@@ -66,6 +66,6 @@ test('the right origin without the secret is refused and disconnected', async ({
   expect(skipped.closed).toBe(true);
   expect(JSON.parse(skipped.messages[0]).error.kind).toBe('unauthorized');
 
-  const right = await probe(page, stack.wsUrl, JSON.stringify({ type: 'hello', protocol: 1, secret: stack.secret }));
+  const right = await probe(page, stack.wsUrl, JSON.stringify({ type: 'hello', protocol: 2, secret: stack.secret }));
   expect(JSON.parse(right.messages[0]).type).toBe('welcome');
 });

@@ -221,15 +221,17 @@ pub async fn check_request(
     url.query_pairs_mut()
         .append_pair("user", upn)
         .append_pair("api-version", "1.0");
-    let realm: UserRealmV1 = http
-        .get(url)
-        .send()
+    let response = crate::http::send(http.get(url))
         .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| AutoLogonError::Realm(e.without_url().to_string()))?
-        .json()
+        .map_err(|e| AutoLogonError::Realm(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(AutoLogonError::Realm(format!("HTTP {}", response.status())));
+    }
+    let body = crate::http::body(response)
         .await
-        .map_err(|e| AutoLogonError::Realm(e.without_url().to_string()))?;
+        .map_err(|e| AutoLogonError::Realm(e.to_string()))?;
+    let realm: UserRealmV1 =
+        serde_json::from_slice(&body).map_err(|e| AutoLogonError::Realm(e.to_string()))?;
     match realm.account_type {
         AccountType::Managed => Ok(()),
         other => Err(AutoLogonError::NotManaged(other)),

@@ -17,6 +17,8 @@ const FALLBACK_DEVICE_NAME: &str = "DESKTOP-CXH";
 pub enum ConfigError {
     #[error("{what} {value:?} is not an absolute http(s) URL")]
     BadUrl { what: &'static str, value: String },
+    #[error("{what} {value:?} uses plain http to a host that is not this machine: use https (http is allowed for loopback only)")]
+    PlainHttp { what: &'static str, value: String },
     #[error("an allowed origin is required: the bridge only accepts the join web app's page")]
     NoAllowedOrigin,
     #[error("allowed origin {0:?} is not of the form scheme://host[:port]")]
@@ -65,6 +67,8 @@ pub struct BridgeConfig {
     pub host: HostSettings,
     /// Extra PEM bundle of CAs to trust for HTTPS, besides the public roots.
     pub ca_file: Option<PathBuf>,
+    /// Timeouts and connection cap of the WebSocket server.
+    pub server_limits: crate::listener::ServerLimits,
 }
 
 impl BridgeConfig {
@@ -78,6 +82,7 @@ impl BridgeConfig {
             allowed_origins: Vec::new(),
             host: HostSettings::default(),
             ca_file: None,
+            server_limits: Default::default(),
         })
     }
 
@@ -126,6 +131,13 @@ pub fn parse_base_url(what: &'static str, value: &str) -> Result<Url, ConfigErro
     let url = Url::parse(value.trim_end_matches('/')).map_err(|_| bad())?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(bad());
+    }
+    // Checked again on every request (crate::http::send); here so the operator hears at once.
+    if url.scheme() == "http" && !crate::http::is_loopback(&url) {
+        return Err(ConfigError::PlainHttp {
+            what,
+            value: value.to_string(),
+        });
     }
     Ok(url)
 }
@@ -178,6 +190,15 @@ mod tests {
         assert!(!config.is_origin_allowed("http://localhost:8081"));
         assert!(!config.is_origin_allowed("http://evil.example"));
         assert!(BridgeConfig::new("ftp://x", "/tmp").is_err());
+        assert!(matches!(
+            BridgeConfig::new("http://login.example.com", "/tmp"),
+            Err(ConfigError::PlainHttp { .. })
+        ));
+        assert!(BridgeConfig::new("https://login.example.com", "/tmp").is_ok());
+        assert!(BridgeConfig::new("http://localhost:1", "/tmp")
+            .unwrap()
+            .with_drs("http://drs.example.com")
+            .is_err());
         assert!(config
             .clone()
             .with_allowed_origins(["http://a/path"])

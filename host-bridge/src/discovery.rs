@@ -9,18 +9,26 @@ use cxh_wire::discovery::DiscoveryDocument;
 use thiserror::Error;
 use url::Url;
 
+use crate::http::{self, send, NetworkError};
+
 #[derive(Debug, Error)]
 pub enum DiscoveryError {
     #[error("the user name {0:?} has no domain part")]
     NoDomain(String),
     #[error("the domain {0:?} is not a valid DNS name")]
     BadDomain(String),
-    #[error("the discovery service at {url} could not be reached: {reason}")]
-    Unreachable { url: String, reason: String },
+    #[error("the discovery service at {url} could not be reached: {cause}")]
+    Unreachable {
+        url: String,
+        #[source]
+        cause: NetworkError,
+    },
     #[error("the discovery service at {url} answered HTTP {status}")]
     Status { url: String, status: u16 },
     #[error("the discovery document from {url} is not valid JSON of the expected shape: {reason}")]
     BadDocument { url: String, reason: String },
+    #[error("the discovery document names the join endpoint {endpoint}, outside the DRS origin {drs}: the bearer token is not sent there")]
+    ForeignJoinEndpoint { endpoint: String, drs: String },
 }
 
 /// The domain a UPN belongs to: `adele.vance@contoso.com` -> `contoso.com`.
@@ -57,16 +65,16 @@ pub async fn discover(
     domain: &str,
 ) -> Result<DiscoveryDocument, DiscoveryError> {
     let url = contract_url(drs, domain);
-    let unreachable = |e: reqwest::Error| DiscoveryError::Unreachable {
+    let unreachable = |cause: NetworkError| DiscoveryError::Unreachable {
         url: url.clone(),
-        reason: e.to_string(),
+        cause,
     };
-    let response = http
-        .get(&url)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(unreachable)?;
+    let response = send(
+        http.get(&url)
+            .header(reqwest::header::ACCEPT, "application/json"),
+    )
+    .await
+    .map_err(unreachable)?;
     let status = response.status();
     if !status.is_success() {
         return Err(DiscoveryError::Status {
@@ -74,11 +82,31 @@ pub async fn discover(
             status: status.as_u16(),
         });
     }
-    let body = response.bytes().await.map_err(unreachable)?;
-    serde_json::from_slice(&body).map_err(|e| DiscoveryError::BadDocument {
-        url,
-        reason: e.to_string(),
-    })
+    let body = http::body(response).await.map_err(unreachable)?;
+    let document: DiscoveryDocument =
+        serde_json::from_slice(&body).map_err(|e| DiscoveryError::BadDocument {
+            url,
+            reason: e.to_string(),
+        })?;
+    check_join_endpoint(drs, &document)?;
+    Ok(document)
+}
+
+/// The registration POST carries the user's bearer token, so it goes only to the DRS the
+/// bridge was configured with: the join endpoint discovery names must share its origin
+/// (scheme, host and port), as the MDM services must share the enrollment URL's.
+pub fn check_join_endpoint(drs: &Url, document: &DiscoveryDocument) -> Result<(), DiscoveryError> {
+    let endpoint = &document.device_join_service.join_endpoint;
+    let same_origin = Url::parse(endpoint)
+        .map(|url| url.origin() == drs.origin())
+        .unwrap_or(false);
+    if !same_origin {
+        return Err(DiscoveryError::ForeignJoinEndpoint {
+            endpoint: endpoint.clone(),
+            drs: drs.origin().ascii_serialization(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

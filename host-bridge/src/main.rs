@@ -1,27 +1,24 @@
 //! `host-bridge`: serve the join web app over a loopback WebSocket, or act like dsregcmd
 //! (`status`, `leave`) and join without a browser (`join`).
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use cxh_wire::bridge::{Edition, HostFlow, JoinPhase, PhaseState};
+use cxh_wire::bridge::{Edition, HostFlow};
 use host_bridge::config::{default_device_name, parse_base_url, BridgeConfig};
 use host_bridge::http::build_client;
-use host_bridge::join::{run_join, JoinContext};
+use host_bridge::join::JoinContext;
 use host_bridge::keys::KeyProvider;
 use host_bridge::registration::unregister;
-use host_bridge::scripted::{password_grant, sign_in, Credentials};
+use host_bridge::scripted::{join_with_password, password_grant, Credentials, PhaseClock};
 use host_bridge::secret::Secret;
 use host_bridge::server::{start, write_ready_file, BridgeState, ReadyInfo};
 use host_bridge::status::{collect_at, render_text};
 use host_bridge::store::MachineStore;
-use host_bridge::token::TokenValidator;
 use host_bridge::tpm::{default_tcti, provider_for_policy, KeyProtection, Tpm};
 
 #[derive(Parser)]
@@ -161,6 +158,14 @@ struct ServeArgs {
     /// Write {"ws_url","secret","pid"} here (0600) once listening.
     #[arg(long)]
     ready_file: Option<PathBuf>,
+    /// Write a page (0600) that sends a browser on to the launch URL with the secret; open it
+    /// as file://FILE instead of putting the secret on a command line. Removed after the
+    /// first valid hello.
+    #[arg(long)]
+    handoff_page: Option<PathBuf>,
+    /// The join web app the handoff page opens [default: {authority}/WebApp/CloudDomainJoin/4]
+    #[arg(long)]
+    app_url: Option<String>,
     #[command(flatten)]
     keys: KeyArgs,
 }
@@ -297,9 +302,18 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .map(host_bridge::config::normalize_origin)
         .transpose()?;
     let secret = Secret::random();
+    let app_url = args.app_url.clone().unwrap_or_else(|| {
+        host_bridge::config::endpoint(&config.authority, host_bridge::handoff::APP_PATH)
+    });
     let state = BridgeState::new(config, secret.clone(), args.keys.provider()?)?;
+    let handoff = state.handoff.clone();
     let running = start(state, args.listen).await?;
     let ws_url = running.ws_url();
+    if let Some(path) = &args.handoff_page {
+        handoff
+            .publish(path, &app_url, &ws_url, secret.expose())
+            .with_context(|| format!("cannot write the handoff page {}", path.display()))?;
+    }
     if let Some(path) = &args.ready_file {
         let info = ReadyInfo {
             ws_url: ws_url.clone(),
@@ -318,6 +332,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if let Some(path) = &args.ready_file {
         let _ = std::fs::remove_file(path);
     }
+    handoff.spend();
     outcome
 }
 
@@ -430,34 +445,6 @@ async fn leave(args: LeaveArgs) -> Result<()> {
     Ok(())
 }
 
-/// Collects per-phase durations from the progress events.
-#[derive(Default)]
-struct PhaseClock {
-    started: BTreeMap<&'static str, Instant>,
-    finished: Vec<(&'static str, u128)>,
-}
-
-impl PhaseClock {
-    fn record(&mut self, phase: JoinPhase, state: PhaseState) {
-        let name = phase.as_str();
-        match state {
-            PhaseState::Started => {
-                self.started.insert(name, Instant::now());
-                println!("[{name}] started");
-            }
-            PhaseState::Completed => {
-                let ms = self
-                    .started
-                    .get(name)
-                    .map(|t| t.elapsed().as_millis())
-                    .unwrap_or_default();
-                self.finished.push((name, ms));
-                println!("[{name}] completed in {ms} ms");
-            }
-        }
-    }
-}
-
 async fn join(args: JoinArgs) -> Result<()> {
     let password = read_password_from_stdin()?;
     let keys = args.keys.provider()?;
@@ -470,34 +457,12 @@ async fn join(args: JoinArgs) -> Result<()> {
     if let Some(name) = args.device_name {
         config.host.device_name = name;
     }
-    let http = build_client(config.ca_file.as_deref())?;
-    let store = MachineStore::open(&config.state_dir)?;
-    let _lock = store.lock()?;
-    store.sweep_leftovers();
-    let validator = TokenValidator::new(http.clone(), config.authority.clone());
-    let total = Instant::now();
-
-    println!("[sign_in] started");
     let credentials = Credentials {
-        username: args.username.clone(),
+        username: args.username,
         password,
     };
-    let identity = sign_in(&http, &validator, &config.authority, &credentials).await?;
-    let sign_in_ms = total.elapsed().as_millis();
-    println!("[sign_in] completed in {sign_in_ms} ms");
-
-    let context = JoinContext {
-        http,
-        config,
-        keys,
-        store,
-    };
-    let mut clock = PhaseClock::default();
-    let result = run_join(&context, &identity, &mut |phase, state| {
-        clock.record(phase, state)
-    })
-    .await?;
-    let total_ms = total.elapsed().as_millis();
+    let joined = join_with_password(config, keys, &credentials).await?;
+    let result = &joined.result;
     println!(
         "joined: device {} (thumbprint {}) to {} ({}) as {}",
         result.device_id,
@@ -507,11 +472,11 @@ async fn join(args: JoinArgs) -> Result<()> {
         result.user_upn
     );
     if args.timings {
-        println!("timing sign_in {sign_in_ms}");
-        for (name, ms) in &clock.finished {
+        println!("timing sign_in {}", joined.sign_in_ms);
+        for (name, ms) in &joined.phases {
             println!("timing {name} {ms}");
         }
-        println!("timing total {total_ms}");
+        println!("timing total {}", joined.total_ms);
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ use rsa::RsaPublicKey;
 use thiserror::Error;
 use url::Url;
 
+use crate::http::{self, send, NetworkError};
 use crate::keys::{public_parts, KeyError};
 use crate::secret::Secret;
 
@@ -25,8 +26,12 @@ const MAX_REASON_CHARS: usize = 300;
 pub enum RegistrationError {
     #[error("the join endpoint {0:?} from discovery is not a valid URL")]
     BadEndpoint(String),
-    #[error("the registration service at {url} could not be reached: {reason}")]
-    Unreachable { url: String, reason: String },
+    #[error("the registration service at {url} could not be reached: {cause}")]
+    Unreachable {
+        url: String,
+        #[source]
+        cause: NetworkError,
+    },
     #[error("the registration service refused the request (HTTP {status}, {code}): {message}")]
     Rejected {
         status: u16,
@@ -112,21 +117,21 @@ pub async fn register(
     let url = registration_url(join_endpoint)?;
     let request_id = uuid::Uuid::new_v4();
     tracing::info!(%url, client_request_id = %request_id, "registering the device");
-    let unreachable = |e: reqwest::Error| RegistrationError::Unreachable {
+    let unreachable = |cause: NetworkError| RegistrationError::Unreachable {
         url: url.to_string(),
-        reason: e.to_string(),
+        cause,
     };
-    let response = http
-        .post(url.clone())
-        .bearer_auth(bearer.expose())
-        .header("client-request-id", request_id.to_string())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .json(request)
-        .send()
-        .await
-        .map_err(unreachable)?;
+    let response = send(
+        http.post(url.clone())
+            .bearer_auth(bearer.expose())
+            .header("client-request-id", request_id.to_string())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(request),
+    )
+    .await
+    .map_err(unreachable)?;
     let status = response.status();
-    let body = response.bytes().await.map_err(unreachable)?;
+    let body = http::body(response).await.map_err(unreachable)?;
     if !status.is_success() {
         return Err(refusal(status.as_u16(), &body));
     }
@@ -172,16 +177,16 @@ pub async fn delete_device(
     if let Some(bearer) = bearer {
         request = request.bearer_auth(bearer.expose());
     }
-    let unreachable = |e: reqwest::Error| RegistrationError::Unreachable {
+    let unreachable = |cause: NetworkError| RegistrationError::Unreachable {
         url: url.to_string(),
-        reason: e.to_string(),
+        cause,
     };
-    let response = request.send().await.map_err(unreachable)?;
+    let response = send(request).await.map_err(unreachable)?;
     let status = response.status();
     if status.is_success() {
         return Ok(());
     }
-    let body = response.bytes().await.map_err(unreachable)?;
+    let body = http::body(response).await.map_err(unreachable)?;
     Err(refusal(status.as_u16(), &body))
 }
 

@@ -3,7 +3,8 @@
 //! Three gates stand before any join: the listener binds to loopback only, the upgrade is
 //! accepted only from an allowlisted `Origin` (so another web page open in the same browser
 //! cannot reach the bridge), and the first frame must carry the per-launch secret
-//! ([`crate::session`]).
+//! ([`crate::session`]). Connections are served under [`crate::listener::ServerLimits`]
+//! (timeouts, a cap, small buffers).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -27,6 +28,7 @@ use crate::config::{BridgeConfig, ConfigError};
 use crate::http::{build_client, HttpSetupError};
 use crate::join::JoinContext;
 use crate::keys::KeyProvider;
+use crate::listener::{ConnectionSlot, WS_READ_BUFFER};
 use crate::secret::Secret;
 use crate::session;
 use crate::store::{MachineStore, StateLock, StoreError};
@@ -60,6 +62,10 @@ pub struct BridgeState {
     pub validator: TokenValidator,
     /// Held for the whole of a join: one join at a time per bridge.
     pub join_lock: Arc<Mutex<()>>,
+    /// The launcher's handoff page (`--handoff-page`), removed after the first valid hello.
+    pub handoff: Arc<crate::handoff::Handoff>,
+    /// The id_token nonces handed to pages, each accepted once.
+    pub nonces: crate::nonce::NonceBook,
     /// The OOBE automatic sign-in password waiting for its join (zeroized memory only).
     pub auto_logon: crate::autologon::AutoLogonSlot,
     /// The state dir's lock, held as long as the bridge lives: no `join`, `leave` or
@@ -94,6 +100,8 @@ impl BridgeState {
             validator,
             join_lock: Arc::new(Mutex::new(())),
             auto_logon: Default::default(),
+            nonces: Default::default(),
+            handoff: Default::default(),
             _state_lock: state_lock,
         })
     }
@@ -105,6 +113,7 @@ pub fn router(state: Arc<BridgeState>) -> Router {
 
 async fn upgrade(
     State(state): State<Arc<BridgeState>>,
+    slot: Option<Extension<ConnectionSlot>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -123,7 +132,15 @@ async fn upgrade(
     }
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| session::run(socket, state))
+        .read_buffer_size(WS_READ_BUFFER)
+        // Frames go out as they are made (progress must not wait in a buffer).
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_FRAME_BYTES * 2)
+        .on_upgrade(move |socket| async move {
+            // The session holds the connection's place under the cap until it ends.
+            let _slot = slot;
+            session::run(socket, state).await
+        })
 }
 
 /// A bridge serving in the background of this process.
@@ -166,8 +183,9 @@ pub async fn start(state: BridgeState, listen: SocketAddr) -> Result<RunningBrid
         addr: listen,
         source,
     })?;
+    let limits = state.config.server_limits;
     let app = router(Arc::new(state));
-    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    let task = tokio::spawn(crate::listener::serve(listener, app, limits));
     tracing::info!(%local_addr, "bridge listening");
     Ok(RunningBridge { local_addr, task })
 }

@@ -2,14 +2,15 @@
 //!
 //! The first frame must be `hello` with the per-launch secret and the protocol version;
 //! anything else is answered `unauthorized` (or `protocol_mismatch`) and the socket is closed.
-//! After `welcome`, `start_join` runs a join in the background while the session keeps
+//! After `welcome`, `request_nonce` hands out a nonce for the sign-in request
+//! ([`crate::nonce`]) and `start_join` runs a join in the background while the session keeps
 //! reading, so a second request is answered (`busy`) instead of queued, and progress frames
 //! stream out as the phases happen. Malformed frames get `invalid_message`; the session stays.
 //! `prepare_auto_logon` (OOBE, managed users) hands over the automatic sign-in password, kept
 //! by [`crate::autologon`] until a join for the same user succeeds or fails.
 
 use std::sync::Arc;
-use std::time::Duration;
+use tokio::time::Instant;
 
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
 use cxh_wire::bridge::{BridgeErrorKind, ClientMessage, ServerMessage, PROTOCOL_VERSION};
@@ -21,11 +22,10 @@ use crate::error::{protocol_error, JoinError};
 use crate::host::host_context;
 use crate::join::{already_joined, run_join, JoinIdentity};
 use crate::mdm::{self, MdmGrant};
+use crate::nonce::NonceRefusal;
 use crate::secret::Secret;
 use crate::server::BridgeState;
-
-/// A launcher's page says hello at once; a socket that stays silent is not the page.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::token::TokenError;
 
 type Sink = SplitSink<WebSocket, Message>;
 type Stream = SplitStream<WebSocket>;
@@ -38,13 +38,32 @@ pub async fn run(socket: WebSocket, state: Arc<BridgeState>) {
     }
     let (outbox, mut outgoing) = unbounded_channel::<ServerMessage>();
     let mut mdm_grant: Option<MdmGrant> = None;
+    // A page that went away without closing (a killed browser, a half-open socket) stops
+    // answering pings: after `idle` of silence the session ends and frees its place.
+    let idle = state.config.server_limits.idle;
+    let mut heard = Instant::now();
+    let mut pings = tokio::time::interval_at(Instant::now() + idle / 3, idle / 3);
     loop {
         tokio::select! {
-            frame = stream.next() => match frame {
-                Some(Ok(Message::Text(text))) => handle_text(text.as_str(), &state, &outbox, &mut mdm_grant),
-                Some(Ok(Message::Binary(_))) => reply_invalid(&outbox, "binary frames are not part of the protocol"),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+            frame = stream.next() => {
+                heard = Instant::now();
+                match frame {
+                    Some(Ok(Message::Text(text))) => handle_text(text.as_str(), &state, &outbox, &mut mdm_grant),
+                    Some(Ok(Message::Binary(_))) => reply_invalid(&outbox, "binary frames are not part of the protocol"),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                }
+            },
+            _ = pings.tick() => {
+                if heard.elapsed() >= idle {
+                    tracing::info!("closed a session that stopped answering");
+                    let close = CloseFrame { code: close_code::AWAY, reason: "idle".into() };
+                    let _ = sink.send(Message::Close(Some(close))).await;
+                    break;
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
             },
             Some(message) = outgoing.recv() => {
                 if send(&mut sink, &message).await.is_err() {
@@ -58,7 +77,8 @@ pub async fn run(socket: WebSocket, state: Arc<BridgeState>) {
 
 /// Check the hello; answer welcome, or refuse and close. Returns whether to continue.
 async fn handshake(sink: &mut Sink, stream: &mut Stream, state: &BridgeState) -> bool {
-    let hello = match tokio::time::timeout(HELLO_TIMEOUT, first_text(stream)).await {
+    let hello_timeout = state.config.server_limits.hello;
+    let hello = match tokio::time::timeout(hello_timeout, first_text(stream)).await {
         Ok(Some(text)) => serde_json::from_str::<ClientMessage>(&text).ok(),
         Ok(None) | Err(_) => None,
     };
@@ -92,6 +112,8 @@ async fn handshake(sink: &mut Sink, stream: &mut Stream, state: &BridgeState) ->
             format!("this bridge speaks protocol {PROTOCOL_VERSION}, the page speaks {protocol}");
         return refuse(sink, BridgeErrorKind::ProtocolMismatch, message).await;
     }
+    // The page has the secret now: the launcher's copy of it goes.
+    state.handoff.spend();
     let host = host_context(&state.config, &state.join.store);
     send(
         sink,
@@ -157,6 +179,11 @@ fn handle_text(
             nonce,
             mdm_grant.take(),
         ),
+        Ok(ClientMessage::RequestNonce) => {
+            let _ = outbox.send(ServerMessage::Nonce {
+                value: state.nonces.issue(),
+            });
+        }
         Ok(ClientMessage::MdmGrant {
             code,
             redirect_uri,
@@ -273,6 +300,11 @@ async fn join_with_token(
         .validator
         .validate_id_token(id_token.expose(), nonce)
         .await?;
+    // Only after the signature held: the nonce is this bridge's, fresh, and spent now.
+    state.nonces.spend(nonce).map_err(|refusal| match refusal {
+        NonceRefusal::Unknown => TokenError::NonceNotIssued,
+        NonceRefusal::Expired => TokenError::NonceExpired,
+    })?;
     tracing::info!(upn = %claims.upn, tenant = %claims.tid, "starting a join");
     state.auto_logon.join_started(&claims.upn);
     let identity = JoinIdentity::from_id_token(id_token.expose(), &claims);

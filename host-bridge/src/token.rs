@@ -4,7 +4,8 @@
 //! writes machine state, so it trusts nothing it did not verify itself: the signature against
 //! the authority's published keys (openid-configuration -> `jwks_uri`, key chosen by `kid`,
 //! RS256 only), the v1 issuer of the token's own tenant, the audience, `exp`/`nbf` with
-//! [`CLOCK_SKEW_SECS`] of clock skew (the value the app uses too, from `cxh_wire::consts`), and for id_tokens the nonce of the sign-in request.
+//! [`CLOCK_SKEW_SECS`] of clock skew (the value the app uses too, from `cxh_wire::consts`), and for id_tokens the nonce of the sign-in request (which the bridge issued and spends:
+//! [`crate::nonce`]).
 
 use cxh_wire::consts::{issuer_for, DRS_CLIENT_ID, DRS_RESOURCE_ID};
 use cxh_wire::oidc::{AccessTokenClaims, IdTokenClaims, Jwks, OpenIdConfiguration};
@@ -14,6 +15,7 @@ use thiserror::Error;
 use url::Url;
 
 use crate::config::endpoint;
+use crate::http::{self, send};
 
 /// Allowed clock skew between the authority and this machine (the protocol-wide value).
 pub use cxh_wire::consts::CLOCK_SKEW_SECS;
@@ -42,6 +44,10 @@ pub enum TokenError {
     Issuer { found: String, expected: String },
     #[error("the token nonce does not match the sign-in request")]
     Nonce,
+    #[error("the token nonce was not issued by this bridge, or was already used: start the sign-in again")]
+    NonceNotIssued,
+    #[error("the token nonce has expired: start the sign-in again")]
+    NonceExpired,
     #[error("the token claims are incomplete: {0}")]
     Claims(String),
 }
@@ -132,16 +138,17 @@ impl TokenValidator {
             url: url.to_string(),
             reason,
         };
-        let response = self
-            .http
-            .get(url)
-            .send()
+        let response = send(self.http.get(url))
             .await
             .map_err(|e| failed(e.to_string()))?;
-        let response = response
-            .error_for_status()
+        let status = response.status();
+        if !status.is_success() {
+            return Err(failed(format!("HTTP {status}")));
+        }
+        let body = http::body(response)
+            .await
             .map_err(|e| failed(e.to_string()))?;
-        response.json().await.map_err(|e| failed(e.to_string()))
+        serde_json::from_slice(&body).map_err(|e| failed(format!("not the expected JSON: {e}")))
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cxh_wire::bridge::*;
+use cxh_wire::oidc::IdTokenClaims;
 use futures_util::{SinkExt, StreamExt};
 use host_bridge::config::BridgeConfig;
 use host_bridge::keys::SoftwareKeyProvider;
@@ -73,6 +74,21 @@ async fn send(ws: &mut Ws, message: &ClientMessage) {
 /// Ask the bridge to join with this token and nonce.
 async fn start_join(ws: &mut Ws, id_token: String, nonce: String) {
     send(ws, &ClientMessage::StartJoin { id_token, nonce }).await;
+}
+
+/// A nonce of the bridge's for the next sign-in (`request_nonce` -> `nonce`).
+async fn request_nonce(ws: &mut Ws) -> String {
+    send(ws, &ClientMessage::RequestNonce).await;
+    match recv(ws).await {
+        ServerMessage::Nonce { value } => value,
+        other => panic!("expected nonce, got {other:?}"),
+    }
+}
+
+/// Sign in as the page does: a nonce from the bridge, a token for it, then `start_join`.
+async fn start_signed_in_join(ws: &mut Ws, cloud: &FakeCloud) {
+    let nonce = request_nonce(ws).await;
+    start_join(ws, cloud.id_token(&nonce), nonce).await;
 }
 
 /// A failed join must leave the machine store as it found it: empty.
@@ -280,8 +296,9 @@ async fn a_join_reports_every_phase_installs_the_device_and_refuses_a_second_one
     let temp = tempfile::tempdir().unwrap();
     let bridge = bridge(&cloud, temp.path()).await;
     let (mut ws, _) = welcomed(&bridge).await;
-    let token = cloud.id_token("nonce-1");
-    start_join(&mut ws, token.clone(), "nonce-1".into()).await;
+    let nonce = request_nonce(&mut ws).await;
+    let token = cloud.id_token(&nonce);
+    start_join(&mut ws, token.clone(), nonce.clone()).await;
     let (progress, outcome) = join_outcome(&mut ws).await;
 
     let expected: Vec<_> = JoinPhase::ALL
@@ -331,7 +348,7 @@ async fn a_join_reports_every_phase_installs_the_device_and_refuses_a_second_one
         !info_text.contains(&token),
         "join info must cache claims, not the raw token"
     );
-    assert_eq!(info.token_claims["nonce"], "nonce-1");
+    assert_eq!(info.token_claims["nonce"], nonce.as_str());
 
     // A second join is refused without contacting DRS, in this session and a new one.
     let hits = cloud
@@ -363,40 +380,40 @@ async fn a_token_with_the_wrong_nonce_or_audience_is_refused_before_any_phase() 
     let bridge = bridge(&cloud, temp.path()).await;
     let (mut ws, _) = welcomed(&bridge).await;
 
-    start_join(&mut ws, cloud.id_token("nonce-a"), "nonce-b".into()).await;
+    let issued = request_nonce(&mut ws).await;
+    let other = request_nonce(&mut ws).await;
+    start_join(&mut ws, cloud.id_token(&issued), other).await;
     let (progress, outcome) = join_outcome(&mut ws).await;
     assert!(progress.is_empty());
     assert_eq!(failed_kind(&outcome), BridgeErrorKind::InvalidToken);
 
-    let mut claims = cloud.id_token_claims("n");
-    claims.aud = "some-other-app".into();
-    start_join(&mut ws, cloud.sign(&claims), "n".into()).await;
-    assert_eq!(
-        failed_kind(&join_outcome(&mut ws).await.1),
-        BridgeErrorKind::InvalidToken
-    );
-
-    let mut claims = cloud.id_token_claims("n");
-    claims.iss = "https://sts.windows.net/00000000-0000-0000-0000-000000000000/".into();
-    start_join(&mut ws, cloud.sign(&claims), "n".into()).await;
-    assert_eq!(
-        failed_kind(&join_outcome(&mut ws).await.1),
-        BridgeErrorKind::InvalidToken
-    );
-
-    let mut claims = cloud.id_token_claims("n");
-    claims.exp -= 7200;
-    claims.nbf -= 7200;
-    start_join(&mut ws, cloud.sign(&claims), "n".into()).await;
-    assert_eq!(
-        failed_kind(&join_outcome(&mut ws).await.1),
-        BridgeErrorKind::InvalidToken
-    );
+    let refused = |edit: &dyn Fn(&mut IdTokenClaims), nonce: &str| {
+        let mut claims = cloud.id_token_claims(nonce);
+        edit(&mut claims);
+        cloud.sign(&claims)
+    };
+    let edits: [&dyn Fn(&mut IdTokenClaims); 3] = [
+        &|c| c.aud = "some-other-app".into(),
+        &|c| c.iss = "https://sts.windows.net/00000000-0000-0000-0000-000000000000/".into(),
+        &|c| {
+            c.exp -= 7200;
+            c.nbf -= 7200;
+        },
+    ];
+    for edit in edits {
+        let nonce = request_nonce(&mut ws).await;
+        start_join(&mut ws, refused(edit, &nonce), nonce).await;
+        assert_eq!(
+            failed_kind(&join_outcome(&mut ws).await.1),
+            BridgeErrorKind::InvalidToken
+        );
+    }
 
     // A token whose signature was tampered with.
-    let token = cloud.id_token("n");
+    let nonce = request_nonce(&mut ws).await;
+    let token = cloud.id_token(&nonce);
     let tampered = format!("{}AAAA", &token[..token.len() - 4]);
-    start_join(&mut ws, tampered, "n".into()).await;
+    start_join(&mut ws, tampered, nonce).await;
     assert_eq!(
         failed_kind(&join_outcome(&mut ws).await.1),
         BridgeErrorKind::InvalidToken
@@ -411,6 +428,87 @@ async fn a_token_with_the_wrong_nonce_or_audience_is_refused_before_any_phase() 
     assert!(entries(temp.path()).is_empty());
 }
 
+/// The attack the bridge-issued nonce stops: a validly signed token for the right app and
+/// user, with a nonce the page (or whoever holds the token) chose itself.
+#[tokio::test]
+async fn a_nonce_the_bridge_did_not_issue_is_refused() {
+    let cloud = FakeCloud::start().await;
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge(&cloud, temp.path()).await;
+    let (mut ws, _) = welcomed(&bridge).await;
+    let _issued = request_nonce(&mut ws).await;
+    start_join(
+        &mut ws,
+        cloud.id_token("chosen-by-the-page"),
+        "chosen-by-the-page".into(),
+    )
+    .await;
+    let (progress, outcome) = join_outcome(&mut ws).await;
+    assert!(progress.is_empty());
+    let ServerMessage::Failed { error } = outcome else {
+        panic!("expected failure, got {outcome:?}")
+    };
+    assert_eq!(error.kind, BridgeErrorKind::InvalidToken);
+    assert!(
+        error.message.contains("not issued by this bridge"),
+        "{}",
+        error.message
+    );
+
+    // Nor is a nonce of another bridge process.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = bridge_in(&cloud, other_dir.path(), HostFlow::Settings).await;
+    let (mut other_ws, _) = welcomed(&other).await;
+    let foreign = request_nonce(&mut other_ws).await;
+    start_join(&mut ws, cloud.id_token(&foreign), foreign).await;
+    assert_eq!(
+        failed_kind(&join_outcome(&mut ws).await.1),
+        BridgeErrorKind::InvalidToken
+    );
+    assert_eq!(
+        cloud
+            .discovery_hits
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}
+
+#[tokio::test]
+async fn each_nonce_starts_at_most_one_join() {
+    let cloud = FakeCloud::start().await;
+    cloud.set_mode(RegistrationMode::Reject);
+    let temp = tempfile::tempdir().unwrap();
+    let bridge = bridge(&cloud, temp.path()).await;
+    let (mut ws, _) = welcomed(&bridge).await;
+    let nonce = request_nonce(&mut ws).await;
+    let token = cloud.id_token(&nonce);
+    start_join(&mut ws, token.clone(), nonce.clone()).await;
+    assert_eq!(
+        failed_kind(&join_outcome(&mut ws).await.1),
+        BridgeErrorKind::Registration
+    );
+    // The same token again (a replayed redirect, a retry by a page that kept it): refused
+    // before discovery, although DRS would now accept it.
+    cloud.set_mode(RegistrationMode::Issue);
+    let hits = cloud
+        .discovery_hits
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let (mut again, _) = welcomed(&bridge).await;
+    start_join(&mut again, token, nonce).await;
+    let ServerMessage::Failed { error } = join_outcome(&mut again).await.1 else {
+        panic!("the replay was accepted")
+    };
+    assert_eq!(error.kind, BridgeErrorKind::InvalidToken);
+    assert!(error.message.contains("already used"), "{}", error.message);
+    assert_eq!(
+        cloud
+            .discovery_hits
+            .load(std::sync::atomic::Ordering::SeqCst),
+        hits
+    );
+    assert_nothing_left(temp.path());
+}
+
 #[tokio::test]
 async fn a_registration_refused_by_drs_leaves_no_key_or_staging_dir() {
     let cloud = FakeCloud::start().await;
@@ -418,7 +516,7 @@ async fn a_registration_refused_by_drs_leaves_no_key_or_staging_dir() {
     let temp = tempfile::tempdir().unwrap();
     let bridge = bridge(&cloud, temp.path()).await;
     let (mut ws, _) = welcomed(&bridge).await;
-    start_join(&mut ws, cloud.id_token("n"), "n".into()).await;
+    start_signed_in_join(&mut ws, &cloud).await;
     let (progress, outcome) = join_outcome(&mut ws).await;
     assert!(
         progress.contains(&(JoinPhase::CreatingKeys, PhaseState::Completed)),
@@ -445,7 +543,7 @@ async fn a_certificate_for_another_key_is_refused_and_nothing_remains() {
     let temp = tempfile::tempdir().unwrap();
     let bridge = bridge(&cloud, temp.path()).await;
     let (mut ws, _) = welcomed(&bridge).await;
-    start_join(&mut ws, cloud.id_token("n"), "n".into()).await;
+    start_signed_in_join(&mut ws, &cloud).await;
     let ServerMessage::Failed { error } = join_outcome(&mut ws).await.1 else {
         panic!("expected failure")
     };
@@ -479,7 +577,7 @@ async fn a_half_present_join_dir_stops_a_join_before_drs() {
     std::fs::write(temp.path().join("join/device-key.bin"), b"k").unwrap();
     let bridge = bridge(&cloud, temp.path()).await;
     let (mut ws, _) = welcomed(&bridge).await;
-    start_join(&mut ws, cloud.id_token("n"), "n".into()).await;
+    start_signed_in_join(&mut ws, &cloud).await;
     assert_eq!(
         failed_kind(&recv(&mut ws).await),
         BridgeErrorKind::AlreadyJoined
@@ -501,7 +599,7 @@ async fn only_one_join_runs_at_a_time() {
     let bridge = bridge(&cloud, temp.path()).await;
     let (mut first, _) = welcomed(&bridge).await;
     let (mut second, _) = welcomed(&bridge).await;
-    start_join(&mut first, cloud.id_token("n"), "n".into()).await;
+    start_signed_in_join(&mut first, &cloud).await;
     // Wait until the first join is at DRS, then try a second one.
     loop {
         if let ServerMessage::Progress {
@@ -512,7 +610,7 @@ async fn only_one_join_runs_at_a_time() {
             break;
         }
     }
-    start_join(&mut second, cloud.id_token("m"), "m".into()).await;
+    start_signed_in_join(&mut second, &cloud).await;
     assert_eq!(failed_kind(&recv(&mut second).await), BridgeErrorKind::Busy);
     let (_, outcome) = join_outcome(&mut first).await;
     assert!(
@@ -539,17 +637,15 @@ async fn prepare_auto_logon(bridge: &Bridge, upn: &str, password: &str) -> (bool
     }
 }
 
-/// Join with `token` on a new connection (after the sign-in round trip).
-async fn join_with(bridge: &Bridge, token: String, nonce: &str) -> ServerMessage {
+/// Join on a new connection (after the sign-in round trip) with the token `token_for` makes
+/// for a nonce the bridge issued.
+async fn join_with(bridge: &Bridge, token_for: impl FnOnce(&str) -> String) -> ServerMessage {
+    let nonce = {
+        let (mut ws, _) = welcomed(bridge).await;
+        request_nonce(&mut ws).await
+    };
     let (mut ws, _) = welcomed(bridge).await;
-    send(
-        &mut ws,
-        &ClientMessage::StartJoin {
-            id_token: token,
-            nonce: nonce.into(),
-        },
-    )
-    .await;
+    start_join(&mut ws, token_for(&nonce), nonce).await;
     join_outcome(&mut ws).await.1
 }
 
@@ -569,7 +665,7 @@ async fn oobe_managed_join_writes_only_ciphertext_of_the_password_to_the_transpo
     let bridge = bridge_in(&cloud, temp.path(), HostFlow::Oobe).await;
     let (accepted, reason) = prepare_auto_logon(&bridge, support::UPN, support::PASSWORD).await;
     assert!(accepted, "{reason:?}");
-    let result = joined(join_with(&bridge, cloud.id_token("n"), "n").await);
+    let result = joined(join_with(&bridge, |n| cloud.id_token(n)).await);
     assert!(result.auto_logon_prepared);
 
     let path = temp.path().join("join/autologon.bin");
@@ -609,7 +705,7 @@ async fn settings_and_federated_users_get_no_buffer() {
     let (accepted, reason) = prepare_auto_logon(&settings, support::UPN, support::PASSWORD).await;
     assert!(!accepted);
     assert!(reason.unwrap().contains("OOBE"));
-    let result = joined(join_with(&settings, cloud.id_token("n"), "n").await);
+    let result = joined(join_with(&settings, |n| cloud.id_token(n)).await);
     assert!(!result.auto_logon_prepared);
     assert!(!settings_dir.path().join("join/autologon.bin").exists());
 
@@ -622,9 +718,14 @@ async fn settings_and_federated_users_get_no_buffer() {
     // Even a held password is not written for a federated token (amr "fed").
     let (accepted, _) = prepare_auto_logon(&oobe, support::UPN, support::PASSWORD).await;
     assert!(accepted);
-    let mut claims = cloud.id_token_claims("f");
-    claims.amr = vec!["pwd".into(), "fed".into()];
-    let result = joined(join_with(&oobe, cloud.sign(&claims), "f").await);
+    let result = joined(
+        join_with(&oobe, |n| {
+            let mut claims = cloud.id_token_claims(n);
+            claims.amr = vec!["pwd".into(), "fed".into()];
+            cloud.sign(&claims)
+        })
+        .await,
+    );
     assert!(!result.auto_logon_prepared);
     assert!(!oobe_dir.path().join("join/autologon.bin").exists());
 }
@@ -637,7 +738,7 @@ async fn a_failed_join_discards_the_password_and_writes_nothing() {
     let bridge = bridge_in(&cloud, temp.path(), HostFlow::Oobe).await;
     let (accepted, _) = prepare_auto_logon(&bridge, support::UPN, support::PASSWORD).await;
     assert!(accepted);
-    let outcome = join_with(&bridge, cloud.id_token("n"), "n").await;
+    let outcome = join_with(&bridge, |n| cloud.id_token(n)).await;
     assert_eq!(failed_kind(&outcome), BridgeErrorKind::Registration);
     assert!(
         entries(temp.path()).is_empty(),
@@ -646,7 +747,7 @@ async fn a_failed_join_discards_the_password_and_writes_nothing() {
     );
     // The retry joins, but the failed attempt's password is gone.
     cloud.set_mode(RegistrationMode::Issue);
-    let result = joined(join_with(&bridge, cloud.id_token("m"), "m").await);
+    let result = joined(join_with(&bridge, |n| cloud.id_token(n)).await);
     assert!(!result.auto_logon_prepared);
     assert!(!temp.path().join("join/autologon.bin").exists());
 }

@@ -34,6 +34,10 @@ export interface Stack {
   mdmUrl: string;
   wsUrl: string;
   secret: string;
+  /** The bridge's pid (from its ready file). */
+  bridgePid: number;
+  /** The private page (0600) a launcher opens as file://… to hand the secret to the app. */
+  handoffPage: string;
   dir: string;
   stateDir: string;
   launchUrl: string;
@@ -159,6 +163,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       '--key-protection', 'tpm',
       '--tpm-tcti', swtpm.tcti,
       '--ready-file', bridgeReady,
+      '--handoff-page', join(dir, 'handoff.html'),
     ],
     join(dir, 'bridge.log'),
   );
@@ -174,6 +179,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     mdmUrl,
     wsUrl: ready.ws_url,
     secret: ready.secret,
+    bridgePid: ready.pid,
+    handoffPage: join(dir, 'handoff.html'),
     dir,
     stateDir,
     launchUrl,

@@ -32,6 +32,7 @@ use x509_cert::name::Name;
 use x509_cert::Certificate;
 
 use crate::csr::ProviderSigner;
+use crate::http::{self, send, NetworkError};
 use crate::join::{JoinContext, Progress};
 use crate::keys::{KeyError, KeyProvider, KeyPurpose, ProviderKey, KEY_BITS};
 use crate::secret::Secret;
@@ -44,8 +45,12 @@ pub enum MdmError {
     NoGrant(String),
     #[error("the MDM access token could not be obtained: {0}")]
     Token(String),
-    #[error("{url} could not be reached: {reason}")]
-    Unreachable { url: String, reason: String },
+    #[error("{url} could not be reached: {cause}")]
+    Unreachable {
+        url: String,
+        #[source]
+        cause: NetworkError,
+    },
     #[error("{url} answered HTTP {status}")]
     Status { url: String, status: u16 },
     #[error("the MDM's answer was refused: {0}")]
@@ -237,18 +242,15 @@ async fn access_token(
             ("password", password.expose().to_string()),
         ],
     };
-    let response = ctx
-        .http
-        .post(&token_url)
-        .form(&form)
-        .send()
+    let unreachable = |cause: NetworkError| MdmError::Unreachable {
+        url: token_url.clone(),
+        cause,
+    };
+    let response = send(ctx.http.post(&token_url).form(&form))
         .await
-        .map_err(|e| MdmError::Token(format!("{token_url} could not be reached: {e}")))?;
+        .map_err(unreachable)?;
     let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| MdmError::Token(e.to_string()))?;
+    let body = http::body(response).await.map_err(unreachable)?;
     if !status.is_success() {
         let why = serde_json::from_slice::<OAuthError>(&body)
             .map(|e| e.error_description)
@@ -266,11 +268,11 @@ async fn discover(
     url: &str,
     facts: &soap::DeviceFacts<'_>,
 ) -> Result<soap::Discovered, MdmError> {
-    let unreachable = |e: reqwest::Error| MdmError::Unreachable {
+    let unreachable = |cause: NetworkError| MdmError::Unreachable {
         url: url.to_string(),
-        reason: e.to_string(),
+        cause,
     };
-    let probe = http.get(url).send().await.map_err(unreachable)?;
+    let probe = send(http.get(url)).await.map_err(unreachable)?;
     if !probe.status().is_success() {
         return Err(MdmError::Status {
             url: url.to_string(),
@@ -287,19 +289,19 @@ async fn discover(
 /// fault); an error status is the SOAP fault its body carries, if it parses as one, else the
 /// bare status.
 async fn post_soap(http: &reqwest::Client, url: &str, xml: String) -> Result<String, MdmError> {
-    let unreachable = |e: reqwest::Error| MdmError::Unreachable {
+    let unreachable = |cause: NetworkError| MdmError::Unreachable {
         url: url.to_string(),
-        reason: e.to_string(),
+        cause,
     };
-    let response = http
-        .post(url)
-        .header("Content-Type", "application/soap+xml; charset=utf-8")
-        .body(xml)
-        .send()
-        .await
-        .map_err(unreachable)?;
+    let response = send(
+        http.post(url)
+            .header("Content-Type", "application/soap+xml; charset=utf-8")
+            .body(xml),
+    )
+    .await
+    .map_err(unreachable)?;
     let status = response.status();
-    let text = response.text().await.map_err(unreachable)?;
+    let text = http::text(response).await.map_err(unreachable)?;
     if !status.is_success() {
         return Err(match soap::fault_in(&text) {
             Some(fault) => MdmError::Soap(fault),

@@ -4,6 +4,12 @@
 //! (keys, certificates, machine state). Every frame is one [`ClientMessage`] or
 //! [`ServerMessage`], tagged by `type`. The first client frame must be
 //! [`ClientMessage::Hello`] carrying the per-launch secret; anything else closes the socket.
+//!
+//! The id_token nonce comes from the bridge, not the page: before the sign-in request the page
+//! asks for one (`request_nonce` -> `nonce{value}`), puts it in the authorize URL, and hands the
+//! token back with `start_join`. The bridge accepts a token only when its `nonce` claim is one
+//! it issued, not yet used and not expired, so a token obtained for another sign-in (or a
+//! replayed one) cannot start a join, whatever the page claims.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -21,7 +27,12 @@ impl fmt::Debug for Redacted {
 }
 
 /// Bumped on any incompatible change; the bridge refuses other versions.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version 2: the bridge issues the id_token nonce (`request_nonce`).
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// How long a bridge-issued nonce stays usable: long enough for a sign-in with a second
+/// factor and the MDM terms round trip, short enough that a stolen one soon means nothing.
+pub const NONCE_LIFETIME_SECS: u64 = 15 * 60;
 
 /// Where the experience runs (seed 000 step 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,8 +110,12 @@ pub struct HostContext {
 pub enum ClientMessage {
     /// Must be first: proves the page was launched by the host.
     Hello { protocol: u32, secret: String },
-    /// Start the join with the id_token issued to the join web app.
-    /// `nonce` is the one the page put in the sign-in request; the bridge checks it too.
+    /// Ask the bridge for a fresh nonce for the next sign-in request; answered with
+    /// [`ServerMessage::Nonce`].
+    RequestNonce,
+    /// Start the join with the id_token issued to the join web app. `nonce` is the one the
+    /// bridge issued for this sign-in (from [`ServerMessage::Nonce`]): the token's claim must
+    /// equal it, and the bridge spends it, so each nonce starts at most one join.
     StartJoin { id_token: String, nonce: String },
     /// Sent before `start_join` when the id_token names an MDM: what the worker needs to
     /// enroll after registration. `code` is a silent authorization code for the MDM
@@ -131,6 +146,7 @@ impl fmt::Debug for ClientMessage {
                 .field("protocol", protocol)
                 .field("secret", &redacted)
                 .finish(),
+            ClientMessage::RequestNonce => f.write_str("RequestNonce"),
             ClientMessage::StartJoin { nonce, .. } => f
                 .debug_struct("StartJoin")
                 .field("id_token", &redacted)
@@ -292,6 +308,11 @@ pub enum ServerMessage {
     Failed {
         error: BridgeError,
     },
+    /// Answer to `request_nonce`: a nonce of the bridge's, valid for one sign-in (at most
+    /// [`NONCE_LIFETIME_SECS`]).
+    Nonce {
+        value: String,
+    },
     /// Answer to `prepare_auto_logon`: whether the password is held for the join, and if
     /// not, why (safe to show; never contains the password).
     AutoLogonBuffer {
@@ -349,7 +370,15 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&hello).unwrap(),
-            r#"{"type":"hello","protocol":1,"secret":"s"}"#
+            r#"{"type":"hello","protocol":2,"secret":"s"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&ClientMessage::RequestNonce).unwrap(),
+            r#"{"type":"request_nonce"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&ServerMessage::Nonce { value: "ab".into() }).unwrap(),
+            r#"{"type":"nonce","value":"ab"}"#
         );
         let progress = ServerMessage::Progress {
             phase: JoinPhase::CreatingKeys,
