@@ -4,10 +4,11 @@
 //! machine state, so it hands the signed-in user's token to this process over a loopback
 //! WebSocket ([`server`], [`session`]). The bridge then performs the device join against the
 //! Device Registration Service one dsreg step per module:
-//! [`token`] (validate what the app handed over) -> [`discovery`] -> [`keys`] -> [`csr`] ->
+//! [`token`] (validate what the app handed over) -> [`discovery`] -> [`keys`] -> [`csr`] -> [`attestation`] ->
 //! [`registration`] -> [`store`], orchestrated by [`join`]. [`status`] prints the result the
 //! way `dsregcmd /status` does, [`mdm`] enrolls the joined device in its MDM (MS-MDE2), [`scripted`] runs the same pipeline without a browser, and [`autologon`] keeps the OOBE automatic sign-in buffer.
 
+pub mod attestation;
 pub mod autologon;
 pub mod config;
 pub mod csr;

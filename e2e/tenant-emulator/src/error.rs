@@ -187,7 +187,7 @@ pub enum DrsServiceError {
     Forbidden,
     #[error("device {0} was not found")]
     DeviceNotFound(String),
-    #[error("the transport key attestation was rejected: {0}")]
+    #[error("the key attestation was rejected: {0}")]
     Attestation(#[from] crate::attestation::AttestationError),
     #[error("internal error")]
     Internal(#[from] InternalError),

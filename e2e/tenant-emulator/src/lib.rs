@@ -10,9 +10,11 @@ pub mod ca;
 pub mod config;
 pub mod csr;
 pub mod db;
+pub mod ek_trust;
 pub mod error;
 pub mod federation;
 pub mod keys;
+pub mod make_credential;
 pub mod routes;
 pub mod saml;
 pub mod sts;
@@ -53,6 +55,7 @@ impl AppState {
         let mut conn = db::open(db_path)?;
         db::seed(&mut conn, tenants)?;
         routes::mdm::store::init(&conn)?;
+        routes::attestation::init(&conn)?;
         federation::seed(&mut conn, tenants)?;
         let keys = SigningKeys::load_or_create(&conn)?;
         Ok(AppState {

@@ -60,6 +60,10 @@ struct Args {
     /// for test suites only, never for a demo others can reach.
     #[arg(long)]
     test_hooks: bool,
+    /// PEM bundle of TPM vendor CAs (roots and intermediates) whose EK certificates DRS
+    /// trusts for key attestation (repeatable); without it no device is TPM-attested.
+    #[arg(long)]
+    tpm_root_ca: Vec<PathBuf>,
 }
 
 #[derive(serde::Serialize)]
@@ -209,7 +213,18 @@ fn emulator_config(
         config = config.with_sts_url(id, &url);
         sts_urls.insert(id.clone(), url);
     }
+    let mut bundles = Vec::new();
+    for path in &args.tpm_root_ca {
+        bundles.push(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the TPM root CA file {}", path.display()))?,
+        );
+    }
+    let tpm_roots =
+        tenant_emulator::ek_trust::TpmRoots::from_pem_bundles(bundles.iter().map(String::as_str))
+            .context("parsing --tpm-root-ca")?;
     let config = config
+        .with_tpm_roots(tpm_roots)
         .with_extra_clients(&tenants.clients)
         .with_extra_redirect_uris(&args.extra_redirect_uri)
         .with_test_hooks(args.test_hooks)

@@ -1,6 +1,7 @@
 //! HTTP routes, one module per service; [`router`] assembles them.
 
 pub mod admin;
+pub mod attestation;
 pub mod drs;
 pub mod mdm;
 pub mod oidc;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(realm::routes())
         .merge(wsfed::routes())
         .merge(drs::routes())
+        .merge(attestation::routes())
         .merge(admin::routes());
     if state.config().mdm_url.is_none() {
         router = router.merge(mdm::routes());
