@@ -19,6 +19,7 @@ pub mod routes;
 pub mod saml;
 pub mod sts;
 pub mod tenant_file;
+pub mod tls;
 pub mod tokens;
 pub mod totp;
 pub mod wstrust;

@@ -10,10 +10,9 @@ use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Arc;
 use tenant_emulator::config::Config;
 use tenant_emulator::tenant_file::TenantFile;
-use tenant_emulator::{ca, AppState};
+use tenant_emulator::AppState;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -246,14 +245,13 @@ fn start_tls(
     let Some(dir) = args.tls_dir.as_deref() else {
         bail!("--tls-listen needs --tls-dir");
     };
-    let (config, pem_path) = tls_config(state, dir)?;
+    let (config, pem_path) = tenant_emulator::tls::server_config(state, dir)?;
     let ca_file = Some(pem_path.display().to_string());
-    listener.set_nonblocking(true)?;
-    let server = axum_server::from_tcp_rustls(
+    let serve: TlsServer = Box::pin(tenant_emulator::tls::serve(
         listener,
-        axum_server::tls_rustls::RustlsConfig::from_config(config),
-    );
-    let serve: TlsServer = Box::pin(server.serve(router.clone().into_make_service()));
+        router.clone(),
+        config,
+    ));
     Ok((Some(serve), ca_file))
 }
 
@@ -305,28 +303,6 @@ async fn serve_until_ctrl_c(
         }
     }
     Ok(())
-}
-
-/// rustls (ring provider) with a fresh server certificate from the emulator's stable TLS CA,
-/// whose PEM is written to `<dir>/emulator-ca.pem`.
-fn tls_config(state: &AppState, dir: &Path) -> Result<(Arc<rustls::ServerConfig>, PathBuf)> {
-    let authority = ca::tls_ca(&state.db())?;
-    let (server_cert, server_key) = ca::tls_server_certificate(&authority)?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let pem_path = dir.join("emulator-ca.pem");
-    std::fs::write(&pem_path, ca::certificate_pem(&authority.cert)?)
-        .with_context(|| format!("writing {}", pem_path.display()))?;
-    let der = |c: &x509_cert::Certificate| -> Result<rustls::pki_types::CertificateDer<'static>> {
-        Ok(der::Encode::to_der(c)?.into())
-    };
-    let chain = vec![der(&server_cert)?, der(&authority.cert)?];
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.into());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
-    Ok((Arc::new(config), pem_path))
 }
 
 /// Write atomically, so a launcher polling for the file never reads half of it.

@@ -46,7 +46,10 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/enrollmentserver/contract", get(discovery))
         .route("/EnrollmentServer/device/", post(register))
         .route("/EnrollmentServer/device", post(register))
-        .route("/EnrollmentServer/device/{device_id}", delete(unregister))
+        .route(
+            "/EnrollmentServer/device/{device_id}",
+            delete(unregister).get(device_by_certificate),
+        )
 }
 
 fn api_version(query: &HashMap<String, String>) -> &str {
@@ -481,21 +484,74 @@ fn registration_response(
     }
 }
 
-/// `DELETE /EnrollmentServer/device/{deviceId}`: the registered owner removes the device.
+/// The device a TLS client certificate authenticates: exactly the certificate DRS issued to
+/// device `device_id` (so issued by its tenant's device CA, with that id as CN), of a device
+/// that is enabled. The TLS layer proved the client holds its key (`crate::tls`).
+fn device_of_certificate(
+    state: &AppState,
+    device_id: &str,
+    certificate: &[u8],
+) -> Result<Device, DrsServiceError> {
+    let device = db::device(&state.db(), device_id)?
+        .ok_or_else(|| DrsServiceError::DeviceNotFound(device_id.to_string()))?;
+    if device.cert_der != certificate {
+        return Err(DrsServiceError::DeviceAuth(
+            "it is not the certificate issued to this device",
+        ));
+    }
+    if !device.enabled {
+        return Err(DrsServiceError::DeviceAuth("the device is disabled"));
+    }
+    Ok(device)
+}
+
+fn client_certificate(
+    certificate: Option<axum::Extension<crate::tls::ClientCertificate>>,
+) -> Option<Vec<u8>> {
+    certificate.and_then(|axum::Extension(c)| c.0)
+}
+
+/// `GET /EnrollmentServer/device/{deviceId}` authenticated by the device certificate: the
+/// device's own view of its object (what `status` asks for DeviceAuthStatus).
+async fn device_by_certificate(
+    State(state): State<AppState>,
+    Path(device_id): Path<String>,
+    certificate: Option<axum::Extension<crate::tls::ClientCertificate>>,
+) -> Result<Json<serde_json::Value>, DrsServiceError> {
+    let certificate = client_certificate(certificate).ok_or(DrsServiceError::DeviceAuth(
+        "no client certificate was presented",
+    ))?;
+    let device = device_of_certificate(&state, &device_id, &certificate)?;
+    Ok(Json(serde_json::json!({
+        "DeviceId": device.device_id,
+        "Enabled": device.enabled,
+        "Attested": device.attested,
+    })))
+}
+
+/// `DELETE /EnrollmentServer/device/{deviceId}`: the device removes itself (TLS client
+/// certificate, as Windows does on leave), or its registered owner does (bearer token).
 async fn unregister(
     State(state): State<AppState>,
     Path(device_id): Path<String>,
+    certificate: Option<axum::Extension<crate::tls::ClientCertificate>>,
     headers: HeaderMap,
 ) -> Result<Response, DrsServiceError> {
-    let caller = authenticate(&state, &headers)?;
-    let device = db::device(&state.db(), &device_id)?
-        .ok_or_else(|| DrsServiceError::DeviceNotFound(device_id.clone()))?;
-    if !device
-        .owner_object_id
-        .eq_ignore_ascii_case(&caller.user.object_id)
-    {
-        return Err(DrsServiceError::Forbidden);
-    }
+    let device = match client_certificate(certificate) {
+        Some(certificate) => device_of_certificate(&state, &device_id, &certificate)?,
+        None => {
+            let caller = authenticate(&state, &headers)?;
+            let device = db::device(&state.db(), &device_id)?
+                .ok_or_else(|| DrsServiceError::DeviceNotFound(device_id.clone()))?;
+            if !device
+                .owner_object_id
+                .eq_ignore_ascii_case(&caller.user.object_id)
+            {
+                return Err(DrsServiceError::Forbidden);
+            }
+            device
+        }
+    };
     db::delete_device(&state.db(), &device.device_id)?;
     tracing::info!(device_id = %device.device_id, "device deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
