@@ -68,7 +68,7 @@ impl TpmRoots {
                 let Some(start) = block.find("-----BEGIN CERTIFICATE-----") else {
                     continue;
                 };
-                let cert = Certificate::from_pem(block[start..].as_bytes())
+                let cert = Certificate::from_pem(&block.as_bytes()[start..])
                     .map_err(|e| EkTrustError::Der(e.to_string()))?;
                 certs.push(cert);
             }
