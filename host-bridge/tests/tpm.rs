@@ -4,7 +4,6 @@
 
 mod support;
 
-use base64::Engine;
 use host_bridge::config::BridgeConfig;
 use host_bridge::http::build_client;
 use host_bridge::join::{run_join, JoinContext, JoinIdentity};
@@ -12,7 +11,7 @@ use host_bridge::keys::{KeyError, KeyProvider, KeyPurpose, PLATFORM_PROVIDER_NAM
 use host_bridge::scripted::{sign_in, Credentials};
 use host_bridge::secret::Secret;
 use host_bridge::status::collect_at;
-use host_bridge::store::{MachineStore, CERT_DER_FILE, DEVICE_KEY_FILE, TRANSPORT_KEY_FILE};
+use host_bridge::store::{MachineStore, CERT_DER_FILE, DEVICE_KEY_FILE};
 use host_bridge::token::TokenValidator;
 use host_bridge::tpm::keys::KeyBlob;
 use host_bridge::tpm::srk::{with_loaded, with_srk};
