@@ -21,9 +21,11 @@ use crate::config::BridgeConfig;
 use crate::csr::build_device_csr;
 use crate::discovery::{discover, upn_domain};
 use crate::error::{CloudCleanup, JoinError};
+use crate::journal::{key_thumbprint, PendingRegistration};
 use crate::keys::{KeyError, KeyProvider, KeyPurpose, ProviderKey};
 use crate::registration::{
     attach_attestation, build_request, delete_device, device_url, register, DeviceFacts,
+    RegistrationError,
 };
 use crate::secret::Secret;
 use crate::store::{
@@ -157,7 +159,36 @@ pub async fn run_join(
     progress(JoinPhase::BuildingRequest, PhaseState::Completed);
 
     progress(JoinPhase::Registering, PhaseState::Started);
-    let response = register(&ctx.http, join_endpoint, &identity.bearer, &request).await?;
+    // Before the POST: what an administrator needs if its outcome is never learnt.
+    let pending = PendingRegistration {
+        device_name: ctx.config.host.device_name.clone(),
+        key_thumbprint: key_thumbprint(keys.device.public_key()),
+        started_at: time::OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .unwrap_or_default(),
+        join_endpoint: join_endpoint.clone(),
+    };
+    crate::journal::record(&ctx.store, &pending).map_err(|source| {
+        let path = ctx.store.root().join(crate::journal::JOURNAL_FILE);
+        store_error(
+            JoinPhase::Registering,
+            StoreError::Io {
+                action: "writing",
+                path: path.display().to_string(),
+                source,
+            },
+        )
+    })?;
+    let response = match register(&ctx.http, join_endpoint, &identity.bearer, &request).await {
+        Ok(response) => response,
+        Err(e) => {
+            // A refusal is an answer: nothing was created. Anything else may have created it.
+            if matches!(e, RegistrationError::Rejected { .. }) {
+                crate::journal::clear(&ctx.store);
+            }
+            return Err(e.into());
+        }
+    };
     progress(JoinPhase::Registering, PhaseState::Completed);
 
     // From here on the tenant holds a device object: a failure must take it back out.
@@ -172,11 +203,15 @@ pub async fn run_join(
         progress,
     ) {
         Ok(info) => {
+            crate::journal::clear(&ctx.store);
             tracing::info!(device_id = %info.device_id, thumbprint = %info.thumbprint, "device joined");
             Ok(join_result(&info))
         }
         Err(error) => {
             let cloud = undo_registration(ctx, join_endpoint, &identity.bearer, &response).await;
+            if matches!(cloud, CloudCleanup::Removed { .. }) {
+                crate::journal::clear(&ctx.store);
+            }
             Err(JoinError::AfterRegistration {
                 source: Box::new(error),
                 cloud,

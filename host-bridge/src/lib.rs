@@ -18,6 +18,7 @@ pub mod error;
 pub mod host;
 pub mod http;
 pub mod join;
+pub mod journal;
 pub mod keys;
 pub mod leave;
 pub mod mdm;

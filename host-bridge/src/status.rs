@@ -30,6 +30,9 @@ pub struct DeviceStatus {
     /// The MDM enrollment, when the device is enrolled (or a failed one awaits a retry).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mdm: Option<MdmDetails>,
+    /// A registration whose outcome was never learnt: the device may exist in the tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_registration: Option<crate::journal::PendingRegistration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -126,6 +129,7 @@ pub fn collect_at(
             device: None,
             tenant: None,
             mdm: None,
+            pending_registration: crate::journal::load(store),
         });
     };
     Ok(DeviceStatus {
@@ -139,6 +143,7 @@ pub fn collect_at(
         }),
         tenant: Some(tenant_details(&info)),
         mdm: mdm_details(store),
+        pending_registration: crate::journal::load(store),
     })
 }
 
@@ -329,6 +334,19 @@ pub fn render_text(status: &DeviceStatus) -> String {
     if let Some(mdm) = &status.mdm {
         out.push('\n');
         render_mdm(&mut out, mdm);
+    }
+    if let Some(pending) = &status.pending_registration {
+        out.push('\n');
+        section(&mut out, "Unfinished Registration");
+        field(
+            &mut out,
+            "Warning",
+            "a registration was interrupted: this device may exist in the tenant",
+        );
+        field(&mut out, "DeviceName", &pending.device_name);
+        field(&mut out, "KeyThumbprint", &pending.key_thumbprint);
+        field(&mut out, "StartedAt", &pending.started_at);
+        field(&mut out, "JoinEndpoint", &pending.join_endpoint);
     }
     out
 }
