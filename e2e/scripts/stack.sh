@@ -2,13 +2,15 @@
 # Sets AUTHORITY, WS_URL, HANDOFF_PAGE, STACK_DIR, TPM_TCTI; stop_stack kills all.
 # The per-launch secret stays in files only the user can read (the ready file, the handoff
 # page the bridge writes): it is never printed or put on a command line.
-# The bridge keeps its keys in a private swtpm (state in $STACK_DIR/tpm), started first.
+# The bridge keeps its keys in a private swtpm (state in $STACK_DIR/tpm), manufactured with an
+# EK certificate (provision-tpm.sh) whose local CA the emulator trusts (--tpm-root-ca).
 # Why a shell copy beside e2e/tests/support/stack.ts: the demo and benchmarks run without Node.
 
 start_stack() {
   STACK_DIR="$1"; local flow="${2:-oobe}" edition="${3:-professional}"
   rm -rf "$STACK_DIR"; mkdir -p "$STACK_DIR"; chmod 700 "$STACK_DIR"
-  "$ROOT/target/debug/tenant-emulator" --tenants "$ROOT/e2e/tenants/contoso.toml" \
+  local tpm_roots; tpm_roots="$("$ROOT/e2e/scripts/provision-tpm.sh" "$STACK_DIR/tpm")" || return 1
+  "$ROOT/target/debug/tenant-emulator" --tenants "$ROOT/e2e/tenants/contoso.toml" --tpm-root-ca "$tpm_roots" \
     --db "$STACK_DIR/emulator.sqlite" --listen "127.0.0.1:${CXH_PORT:-0}" \
     --app-dir "$ROOT/dist" --mdm-listen 127.0.0.1:0 --ready-file "$STACK_DIR/emulator.ready" >"$STACK_DIR/emulator.log" 2>&1 &
   EMULATOR_PID=$!
@@ -27,10 +29,11 @@ start_stack() {
   HANDOFF_PAGE="$STACK_DIR/handoff.html"
 }
 
-# start_swtpm DIR: a swtpm on a free port pair with its state in DIR; sets TPM_TCTI, SWTPM_PID.
+# start_swtpm DIR: a swtpm on a free port pair with its state in DIR (provisioned with an EK
+# certificate if new); sets TPM_TCTI, SWTPM_PID.
 start_swtpm() {
   local dir="$1" port
-  mkdir -p "$dir"
+  "$ROOT/e2e/scripts/provision-tpm.sh" "$dir" >/dev/null || return 1
   port="$(python3 -c 'import socket
 for _ in range(50):
     a = socket.socket(); a.bind(("127.0.0.1", 0)); p = a.getsockname()[1]

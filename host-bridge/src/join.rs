@@ -11,20 +11,21 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use cxh_wire::bridge::{JoinPhase, JoinResult, PhaseState};
 use cxh_wire::discovery::DiscoveryDocument;
-use cxh_wire::key_attestation::KeyAttestation;
 use cxh_wire::oidc::{AccessTokenClaims, IdTokenClaims};
 use cxh_wire::registration::RegistrationResponse;
 use der::Decode;
-use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 
+use crate::attestation::{attest_keys, AttestationOutcome};
 use crate::config::BridgeConfig;
 use crate::csr::build_device_csr;
 use crate::discovery::{discover, upn_domain};
 use crate::error::{CloudCleanup, JoinError};
+use crate::journal::{key_thumbprint, PendingRegistration};
 use crate::keys::{KeyError, KeyProvider, KeyPurpose, ProviderKey};
 use crate::registration::{
     attach_attestation, build_request, delete_device, device_url, register, DeviceFacts,
+    RegistrationError,
 };
 use crate::secret::Secret;
 use crate::store::{
@@ -135,21 +136,59 @@ pub async fn run_join(
 
     progress(JoinPhase::BuildingRequest, PhaseState::Started);
     let csr = build_csr(keys.device.clone()).await?;
-    let attestation = attest_transport_key(ctx.keys.clone(), keys.transport.clone(), &csr).await?;
+    let join_endpoint = &discovery.device_join_service.join_endpoint;
+    let attestation = attest_keys(
+        &ctx.http,
+        ctx.keys.clone(),
+        join_endpoint,
+        &identity.bearer,
+        keys.transport.clone(),
+        keys.device.clone(),
+        &csr,
+    )
+    .await;
     let facts = DeviceFacts {
         target_domain: ctx.config.drs.host_str().unwrap_or_default(),
         os_version: &ctx.config.host.os_version,
         device_display_name: &ctx.config.host.device_name,
     };
     let mut request = build_request(&csr, keys.transport.public_key(), &facts);
-    if let Some(attestation) = &attestation {
+    if let Some(attestation) = &attestation.statement {
         attach_attestation(&mut request, attestation).map_err(JoinError::KeyCreation)?;
     }
     progress(JoinPhase::BuildingRequest, PhaseState::Completed);
 
     progress(JoinPhase::Registering, PhaseState::Started);
-    let join_endpoint = &discovery.device_join_service.join_endpoint;
-    let response = register(&ctx.http, join_endpoint, &identity.bearer, &request).await?;
+    // Before the POST: what an administrator needs if its outcome is never learnt.
+    let pending = PendingRegistration {
+        device_name: ctx.config.host.device_name.clone(),
+        key_thumbprint: key_thumbprint(keys.device.public_key()),
+        started_at: time::OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .unwrap_or_default(),
+        join_endpoint: join_endpoint.clone(),
+    };
+    crate::journal::record(&ctx.store, &pending).map_err(|source| {
+        let path = ctx.store.root().join(crate::journal::JOURNAL_FILE);
+        store_error(
+            JoinPhase::Registering,
+            StoreError::Io {
+                action: "writing",
+                path: path.display().to_string(),
+                source,
+            },
+        )
+    })?;
+    let response = match register(&ctx.http, join_endpoint, &identity.bearer, &request).await {
+        Ok(response) => response,
+        Err(e) => {
+            // A refusal is an answer: nothing was created. Anything else may have created it.
+            if matches!(e, RegistrationError::Rejected { .. }) {
+                crate::journal::clear(&ctx.store);
+            }
+            return Err(e.into());
+        }
+    };
     progress(JoinPhase::Registering, PhaseState::Completed);
 
     // From here on the tenant holds a device object: a failure must take it back out.
@@ -164,11 +203,15 @@ pub async fn run_join(
         progress,
     ) {
         Ok(info) => {
+            crate::journal::clear(&ctx.store);
             tracing::info!(device_id = %info.device_id, thumbprint = %info.thumbprint, "device joined");
             Ok(join_result(&info))
         }
         Err(error) => {
             let cloud = undo_registration(ctx, join_endpoint, &identity.bearer, &response).await;
+            if matches!(cloud, CloudCleanup::Removed { .. }) {
+                crate::journal::clear(&ctx.store);
+            }
             Err(JoinError::AfterRegistration {
                 source: Box::new(error),
                 cloud,
@@ -187,7 +230,7 @@ fn finish_join(
     staged: StagedJoin,
     response: &RegistrationResponse,
     keys: &JoinKeys,
-    attestation: &Option<KeyAttestation>,
+    attestation: &AttestationOutcome,
     progress: &mut Progress<'_>,
 ) -> Result<JoinInfo, JoinError> {
     progress(JoinPhase::InstallingCertificate, PhaseState::Started);
@@ -196,7 +239,8 @@ fn finish_join(
 
     progress(JoinPhase::SavingJoinInfo, PhaseState::Started);
     let mut info = join_info(ctx, identity, discovery, &certificate, keys);
-    info.key.transport_key_attested = attestation.is_some();
+    info.key.transport_key_attested = attestation.facts.transport_key_attested;
+    info.key.attestation = attestation.facts.clone();
     staged
         .write_join_info(&info)
         .map_err(|e| store_error(JoinPhase::SavingJoinInfo, e))?;
@@ -289,20 +333,6 @@ async fn build_csr(device: Arc<dyn ProviderKey>) -> Result<Vec<u8>, JoinError> {
         .map_err(JoinError::from)
 }
 
-/// The TPM's certification of the transport key, bound to this request by the SHA-256 of
-/// the CSR as qualifying data; `None` for providers without a TPM.
-async fn attest_transport_key(
-    provider: Arc<dyn KeyProvider>,
-    transport: Arc<dyn ProviderKey>,
-    csr: &[u8],
-) -> Result<Option<KeyAttestation>, JoinError> {
-    let qualifying = Sha256::digest(csr).to_vec();
-    blocking(provider, move |provider| {
-        provider.attest_transport_key(transport.as_ref(), &qualifying)
-    })
-    .await
-}
-
 fn persist_keys(staged: &StagedJoin, keys: &JoinKeys) -> Result<(), JoinError> {
     for key in [&keys.device, &keys.transport] {
         let blob = key.to_blob().map_err(JoinError::KeyCreation)?;
@@ -376,6 +406,7 @@ fn join_info(
             tpm_tcti: ctx.keys.tpm_tcti(),
             software_fallback_reason: ctx.keys.fallback_reason(),
             transport_key_attested: false,
+            attestation: Default::default(),
         },
         joined_at: time::OffsetDateTime::now_utc()
             .format(&Rfc3339)

@@ -82,7 +82,7 @@ pub enum KeyError {
         provider: &'static str,
         reason: String,
     },
-    #[error("the transport key could not be attested: {0}")]
+    #[error("the keys could not be attested: {0}")]
     Attestation(String),
 }
 
@@ -111,14 +111,31 @@ pub trait KeyProvider: Send + Sync {
     fn check_available(&self) -> Result<(), KeyError> {
         Ok(())
     }
-    /// Certify the transport key with an attestation key (TPM2_Certify), binding
-    /// `qualifying_data` into the statement. Providers without a TPM have nothing to offer.
-    fn attest_transport_key(
-        &self,
-        _transport: &dyn ProviderKey,
-        _qualifying_data: &[u8],
-    ) -> Result<Option<KeyAttestation>, KeyError> {
+    /// A fresh attestation key and the TPM's EK certificate, to prove to the verifier by
+    /// credential activation that the AK sits beside that EK. Providers without a TPM have
+    /// nothing to offer (`None`).
+    fn attestation_identity(&self) -> Result<Option<AttestationIdentity>, KeyError> {
         Ok(None)
+    }
+    /// TPM2_ActivateCredential of the verifier's challenge with the identity's AK and EK.
+    fn activate_credential(
+        &self,
+        _identity: &AttestationIdentity,
+        _credential_blob: &[u8],
+        _encrypted_secret: &[u8],
+    ) -> Result<Vec<u8>, KeyError> {
+        Err(KeyError::Attestation("these keys are not in a TPM".into()))
+    }
+    /// Certify the transport key and the device key with the identity's AK (TPM2_Certify),
+    /// binding `qualifying_data` into both statements.
+    fn certify_keys(
+        &self,
+        _identity: &AttestationIdentity,
+        _transport: &dyn ProviderKey,
+        _device: &dyn ProviderKey,
+        _qualifying_data: &[u8],
+    ) -> Result<KeyAttestation, KeyError> {
+        Err(KeyError::Attestation("these keys are not in a TPM".into()))
     }
     /// Why software keys are used although a TPM was preferred (`tpm_if_possible`).
     fn fallback_reason(&self) -> Option<String> {
@@ -127,6 +144,25 @@ pub trait KeyProvider: Send + Sync {
     /// The TCTI of the TPM holding the keys (TPM providers only).
     fn tpm_tcti(&self) -> Option<String> {
         None
+    }
+}
+
+/// An attestation key made for one join, and the EK certificate of its TPM.
+#[derive(Clone)]
+pub struct AttestationIdentity {
+    /// DER X.509 of the EK (from the TPM's NV index 0x01C00002).
+    pub ek_certificate: Vec<u8>,
+    /// Marshalled TPMT_PUBLIC of the AK (what the verifier names the credential for).
+    pub ak_public: Vec<u8>,
+    /// The provider's opaque form of the AK (a TPM-wrapped key).
+    pub ak_blob: Vec<u8>,
+}
+
+impl fmt::Debug for AttestationIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttestationIdentity")
+            .field("ek_certificate_len", &self.ek_certificate.len())
+            .finish_non_exhaustive()
     }
 }
 

@@ -4,20 +4,24 @@
 //! machine state, so it hands the signed-in user's token to this process over a loopback
 //! WebSocket ([`server`], [`session`]). The bridge then performs the device join against the
 //! Device Registration Service one dsreg step per module:
-//! [`token`] (validate what the app handed over) -> [`discovery`] -> [`keys`] -> [`csr`] ->
+//! [`token`] (validate what the app handed over) -> [`discovery`] -> [`keys`] -> [`csr`] -> [`attestation`] ->
 //! [`registration`] -> [`store`], orchestrated by [`join`]. [`status`] prints the result the
 //! way `dsregcmd /status` does, [`mdm`] enrolls the joined device in its MDM (MS-MDE2), [`scripted`] runs the same pipeline without a browser, and [`autologon`] keeps the OOBE automatic sign-in buffer.
 
+pub mod attestation;
 pub mod autologon;
 pub mod config;
 pub mod csr;
+pub mod device_auth;
 pub mod discovery;
 pub mod error;
 pub mod handoff;
 pub mod host;
 pub mod http;
 pub mod join;
+pub mod journal;
 pub mod keys;
+pub mod leave;
 pub mod listener;
 pub mod mdm;
 pub mod nonce;

@@ -9,12 +9,11 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use cxh_wire::bridge::{Edition, HostFlow};
-use host_bridge::config::{default_device_name, parse_base_url, BridgeConfig};
+use host_bridge::config::{default_device_name, BridgeConfig};
 use host_bridge::http::build_client;
 use host_bridge::join::JoinContext;
 use host_bridge::keys::KeyProvider;
-use host_bridge::registration::unregister;
-use host_bridge::scripted::{join_with_password, password_grant, Credentials, PhaseClock};
+use host_bridge::scripted::{join_with_password, Credentials, PhaseClock};
 use host_bridge::secret::Secret;
 use host_bridge::server::{start, write_ready_file, BridgeState, ReadyInfo};
 use host_bridge::status::{collect_at, render_text};
@@ -179,6 +178,12 @@ struct StatusArgs {
     /// TCTI of the TPM holding the keys [default: the one recorded at join time]
     #[arg(long)]
     tpm_tcti: Option<String>,
+    /// Extra PEM CA bundle to trust for HTTPS to DRS.
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+    /// Do not ask the tenant (DeviceAuthStatus from the local checks only).
+    #[arg(long)]
+    offline: bool,
 }
 
 #[derive(clap::Args)]
@@ -191,13 +196,17 @@ struct LeaveArgs {
     /// DRS to delete the device from; defaults to the authority given, else the join's.
     #[arg(long)]
     drs: Option<String>,
-    /// Sign in as this user to authorise the DELETE (password read from stdin).
+    /// Fallback when the device certificate cannot authenticate the DELETE: sign in as this
+    /// user (password read from stdin).
     #[arg(long, requires = "password_stdin")]
     username: Option<String>,
     #[arg(long)]
     password_stdin: bool,
     #[arg(long)]
     ca_file: Option<PathBuf>,
+    /// TCTI of the TPM holding the device key [default: the one recorded at join time]
+    #[arg(long)]
+    tpm_tcti: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -229,7 +238,7 @@ async fn main() -> Result<()> {
     init_tracing();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
-        Command::Status(args) => status(args),
+        Command::Status(args) => status(args).await,
         Command::Leave(args) => leave(args).await,
         Command::Join(args) => join(args).await,
         Command::TpmBench(args) => tpm_bench(args),
@@ -346,9 +355,18 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-fn status(args: StatusArgs) -> Result<()> {
+async fn status(args: StatusArgs) -> Result<()> {
     let store = MachineStore::at(&args.state_dir);
-    let status = collect_at(&store, &default_device_name(), args.tpm_tcti.as_deref())?;
+    let mut status = collect_at(&store, &default_device_name(), args.tpm_tcti.as_deref())?;
+    if !args.offline {
+        host_bridge::status::check_with_tenant(
+            &mut status,
+            &store,
+            args.ca_file.as_deref(),
+            args.tpm_tcti.as_deref(),
+        )
+        .await;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else {
@@ -371,77 +389,24 @@ fn read_password_from_stdin() -> Result<Secret> {
 }
 
 async fn leave(args: LeaveArgs) -> Result<()> {
-    let store = MachineStore::at(&args.state_dir);
-    if !store.root().exists() {
-        println!("This device is not joined; nothing to leave.");
-        return Ok(());
-    }
-    let _lock = store.lock()?;
-    let info = match store.load_join_info() {
-        Ok(Some(info)) => info,
-        Ok(None) | Err(_) if store.is_joined() => {
-            // A join dir without readable join info: no device id to delete at DRS, but the
-            // local half must go or it blocks every later join.
-            store.remove_join()?;
-            host_bridge::mdm::store::remove(&store)?;
-            println!("Removed a local join whose join info was missing or unreadable; its device object (if any) was not deleted at DRS.");
-            return Ok(());
-        }
-        Ok(None) => {
-            // An mdm/ a crashed leave left behind goes too.
-            host_bridge::mdm::store::remove(&store)?;
-            println!("This device is not joined; nothing to leave.");
-            return Ok(());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let authority = parse_base_url(
-        "authority",
-        args.authority.as_deref().unwrap_or(&info.authority),
-    )?;
-    let drs_text = args
-        .drs
-        .as_deref()
-        .or(args.authority.as_deref())
-        .unwrap_or(&info.drs);
-    let drs = parse_base_url("DRS URL", drs_text)?;
-    let http = build_client(args.ca_file.as_deref())?;
-    let bearer = match &args.username {
-        Some(username) => {
-            let credentials = Credentials {
-                username: username.clone(),
-                password: read_password_from_stdin()?,
-            };
-            match password_grant(&http, &authority, &credentials).await {
-                Ok(token) => Some(token),
-                Err(e) => {
-                    println!("Sign-in for the DRS delete failed: {e}");
-                    None
-                }
-            }
-        }
+    let credentials = match args.username {
+        Some(username) => Some(Credentials {
+            username,
+            password: read_password_from_stdin()?,
+        }),
         None => None,
     };
-    match unregister(&http, &drs, &info.device_id, bearer.as_ref()).await {
-        Ok(()) => println!("Device {} deleted at {drs}.", info.device_id),
-        Err(e) => {
-            println!(
-                "Device {} not deleted at DRS ({e}); removing the local join anyway.",
-                info.device_id
-            );
-            if bearer.is_none() {
-                println!("To delete the device object too, pass --username and --password-stdin.");
-            }
-        }
+    let options = host_bridge::leave::LeaveOptions {
+        authority: args.authority,
+        drs: args.drs,
+        credentials,
+        ca_file: args.ca_file,
+        tpm_tcti: args.tpm_tcti,
+    };
+    let report = host_bridge::leave::leave(&MachineStore::at(&args.state_dir), &options).await?;
+    for line in &report.lines {
+        println!("{line}");
     }
-    // join/ is the source of truth, so it goes first: a crash after it leaves a device that
-    // is not joined, with an inert mdm/ that the next leave removes.
-    store.remove_join()?;
-    host_bridge::mdm::store::remove(&store)?;
-    println!(
-        "Local join removed: keys, certificate and join info of device {} are gone.",
-        info.device_id
-    );
     Ok(())
 }
 

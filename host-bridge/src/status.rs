@@ -30,6 +30,9 @@ pub struct DeviceStatus {
     /// The MDM enrollment, when the device is enrolled (or a failed one awaits a retry).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mdm: Option<MdmDetails>,
+    /// A registration whose outcome was never learnt: the device may exist in the tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_registration: Option<crate::journal::PendingRegistration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,6 +81,15 @@ pub struct DeviceDetails {
     pub device_auth_status: String,
     /// The OOBE automatic sign-in buffer is present (`join/autologon.bin`, ciphertext only).
     pub auto_logon_prepared: bool,
+    /// The registration carried a TPM certification of the device key / transport key by an
+    /// AK tied to the EK by credential activation.
+    pub device_key_attested: bool,
+    pub transport_key_attested: bool,
+    /// The EK certificate chain DRS verified, leaf first (empty when not attested).
+    pub attestation_chain: String,
+    /// Why TPM keys are not attested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation_note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -117,6 +129,7 @@ pub fn collect_at(
             device: None,
             tenant: None,
             mdm: None,
+            pending_registration: crate::journal::load(store),
         });
     };
     Ok(DeviceStatus {
@@ -130,6 +143,7 @@ pub fn collect_at(
         }),
         tenant: Some(tenant_details(&info)),
         mdm: mdm_details(store),
+        pending_registration: crate::journal::load(store),
     })
 }
 
@@ -144,6 +158,10 @@ fn device_details(info: &JoinInfo, device_auth_status: String) -> DeviceDetails 
         tpm_protected: info.key.tpm_protected,
         device_auth_status,
         auto_logon_prepared: false,
+        device_key_attested: info.key.attestation.device_key_attested,
+        transport_key_attested: info.key.transport_key_attested,
+        attestation_chain: info.key.attestation.ek_chain.join(" > "),
+        attestation_note: info.key.attestation.not_attested_reason.clone(),
     }
 }
 
@@ -185,6 +203,45 @@ fn tenant_details(info: &JoinInfo) -> TenantDetails {
             .key_provision_resource_id
             .clone(),
     }
+}
+
+/// Ask the tenant, with the device certificate, whether it still holds this device (as
+/// dsregcmd's DeviceAuthStatus does): a device deleted or disabled there is not SUCCESS. Only
+/// over HTTPS (TLS client authentication); with a plain-http DRS (a loopback emulator) the
+/// local check stands.
+pub async fn check_with_tenant(
+    status: &mut DeviceStatus,
+    store: &MachineStore,
+    ca_file: Option<&std::path::Path>,
+    tcti: Option<&str>,
+) {
+    let Some(device) = status.device.as_mut() else {
+        return;
+    };
+    if device.device_auth_status != "SUCCESS" {
+        return;
+    }
+    let Ok(Some(info)) = store.load_join_info() else {
+        return;
+    };
+    let Ok(drs) = url::Url::parse(&info.drs) else {
+        return;
+    };
+    if drs.scheme() != "https" {
+        return;
+    }
+    use crate::device_auth::{ask_tenant, device_client, device_credentials, TenantView};
+    let view = match device_credentials(store, &info, tcti)
+        .and_then(|(certificate, key)| device_client(ca_file, certificate, key))
+    {
+        Ok(client) => ask_tenant(&client, &drs, &info.device_id).await,
+        Err(e) => Err(e),
+    };
+    device.device_auth_status = match view {
+        Ok(TenantView::Enabled) => "SUCCESS".into(),
+        Ok(TenantView::Refused(reason)) => format!("FAILED. {reason}"),
+        Err(e) => format!("FAILED. The tenant could not be asked: {e}"),
+    };
 }
 
 /// A local stand-in for dsregcmd's DeviceAuthStatus: the certificate is in its validity
@@ -278,6 +335,19 @@ pub fn render_text(status: &DeviceStatus) -> String {
         out.push('\n');
         render_mdm(&mut out, mdm);
     }
+    if let Some(pending) = &status.pending_registration {
+        out.push('\n');
+        section(&mut out, "Unfinished Registration");
+        field(
+            &mut out,
+            "Warning",
+            "a registration was interrupted: this device may exist in the tenant",
+        );
+        field(&mut out, "DeviceName", &pending.device_name);
+        field(&mut out, "KeyThumbprint", &pending.key_thumbprint);
+        field(&mut out, "StartedAt", &pending.started_at);
+        field(&mut out, "JoinEndpoint", &pending.join_endpoint);
+    }
     out
 }
 
@@ -313,6 +383,18 @@ fn render_device(out: &mut String, device: &DeviceDetails) {
     field(out, "TpmProtected", yes_no(device.tpm_protected));
     field(out, "DeviceAuthStatus", &device.device_auth_status);
     field(out, "AutoLogonPrepared", yes_no(device.auto_logon_prepared));
+    field(out, "DeviceKeyAttested", yes_no(device.device_key_attested));
+    field(
+        out,
+        "TransportKeyAttested",
+        yes_no(device.transport_key_attested),
+    );
+    if !device.attestation_chain.is_empty() {
+        field(out, "AttestationChain", &device.attestation_chain);
+    }
+    if let Some(note) = &device.attestation_note {
+        field(out, "AttestationError", note);
+    }
 }
 
 fn render_tenant(out: &mut String, tenant: &TenantDetails) {

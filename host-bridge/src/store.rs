@@ -198,6 +198,9 @@ pub struct KeyFacts {
     /// Whether the registration carried a TPM certification of the transport key.
     #[serde(default)]
     pub transport_key_attested: bool,
+    /// Which keys the registration attested, by what EK chain, or why not.
+    #[serde(default)]
+    pub attestation: crate::attestation::AttestationFacts,
 }
 
 /// The machine store rooted at the state dir.

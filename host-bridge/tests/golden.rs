@@ -96,6 +96,10 @@ fn joined_status() -> DeviceStatus {
             tpm_protected: false,
             device_auth_status: "SUCCESS".into(),
             auto_logon_prepared: false,
+            device_key_attested: false,
+            transport_key_attested: false,
+            attestation_chain: String::new(),
+            attestation_note: None,
         }),
         tenant: Some(TenantDetails {
             tenant_name: "Contoso".into(),
@@ -113,6 +117,7 @@ fn joined_status() -> DeviceStatus {
             key_srv_id: "urn:ms-drs:enterpriseregistration.windows.net".into(),
         }),
         mdm: None,
+        pending_registration: None,
     }
 }
 
@@ -140,6 +145,8 @@ fn the_status_text_is_laid_out_like_dsregcmd() {
               TpmProtected : NO
           DeviceAuthStatus : SUCCESS
          AutoLogonPrepared : NO
+         DeviceKeyAttested : NO
+      TransportKeyAttested : NO
 
 +----------------------------------------------------------------------+
 | Tenant Details                                                       |

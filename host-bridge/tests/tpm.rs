@@ -4,7 +4,6 @@
 
 mod support;
 
-use base64::Engine;
 use host_bridge::config::BridgeConfig;
 use host_bridge::http::build_client;
 use host_bridge::join::{run_join, JoinContext, JoinIdentity};
@@ -12,7 +11,7 @@ use host_bridge::keys::{KeyError, KeyProvider, KeyPurpose, PLATFORM_PROVIDER_NAM
 use host_bridge::scripted::{sign_in, Credentials};
 use host_bridge::secret::Secret;
 use host_bridge::status::collect_at;
-use host_bridge::store::{MachineStore, CERT_DER_FILE, DEVICE_KEY_FILE, TRANSPORT_KEY_FILE};
+use host_bridge::store::{MachineStore, CERT_DER_FILE, DEVICE_KEY_FILE};
 use host_bridge::token::TokenValidator;
 use host_bridge::tpm::keys::KeyBlob;
 use host_bridge::tpm::srk::{with_loaded, with_srk};
@@ -114,20 +113,14 @@ async fn a_tpm_join_survives_a_restart_of_the_bridge_and_the_tpm() {
         .rsa_public()
         .unwrap();
     assert_eq!(certified_key(&store), tpm_public);
+    // This fake DRS has no credential activation challenge: the keys are registered without
+    // AttestationData and the reason is kept (attestation itself: tests/attestation.rs).
     let (_, request) = cloud.registrations.lock().unwrap()[0].clone();
-    let attestation = request.attestation_data.expect("AttestationData is sent");
-    let statement = base64::engine::general_purpose::STANDARD
-        .decode(attestation)
-        .unwrap();
-    let statement = cxh_wire::key_attestation::KeyAttestation::decode(&statement).unwrap();
-    let transport_blob = store.read_join_file(TRANSPORT_KEY_FILE).unwrap();
-    let transport_public = tss_esapi::traits::Marshall::marshall(
-        &KeyBlob::from_bytes(&transport_blob).unwrap().public,
-    )
-    .unwrap();
-    assert_eq!(statement.key_public, transport_public);
+    assert!(request.attestation_data.is_none());
     let info = store.load_join_info().unwrap().unwrap();
-    assert!(info.key.transport_key_attested);
+    assert!(!info.key.transport_key_attested);
+    let reason = info.key.attestation.not_attested_reason.unwrap();
+    assert!(reason.contains("attestation challenge"), "{reason}");
 
     // Reboot: the bridge process is gone, swtpm restarts on the same state and a new port.
     drop(context);

@@ -1,21 +1,27 @@
-//! Verification of the transport key's TPM attestation (`AttestationData`).
+//! Verification of the key attestation (`AttestationData`): the transport key and the device
+//! key certified by an attestation key (AK) that credential activation tied to a trusted EK.
 //!
-//! The device sends a KeyAttestationStatement (`cxh_wire::key_attestation`) holding the
-//! attestation key's TPMT_PUBLIC, the transport key's TPMT_PUBLIC, the TPMS_ATTEST produced
-//! by TPM2_Certify and the AK's TPMT_SIGNATURE over it. DRS accepts it when:
-//! - the AK is a restricted, fixedTPM signing key and its RSASSA-SHA256 signature over the
-//!   TPMS_ATTEST verifies;
-//! - the TPMS_ATTEST has magic TPM_GENERATED_VALUE and type TPM_ST_ATTEST_CERTIFY, certifies
-//!   the name (nameAlg || SHA-256 of TPMT_PUBLIC) of the transport key sent, and carries the
-//!   SHA-256 of this request's CSR as extraData (so it cannot be replayed with another CSR);
+//! The device sends a KeyAttestationStatement (`cxh_wire::key_attestation`) holding the AK's
+//! TPMT_PUBLIC and, for each key, its TPMT_PUBLIC, the TPMS_ATTEST produced by TPM2_Certify and
+//! the AK's TPMT_SIGNATURE over it. DRS accepts it when:
+//! - the AK's name has a live credential activation challenge of this caller (the AK was shown
+//!   to DRS with an EK certificate that chains to a trusted TPM root, `crate::ek_trust`, and
+//!   answered TPM2_MakeCredential for that EK and name, `crate::make_credential`): without it
+//!   the AK could be a software key whatever its attributes say;
+//! - the AK is a restricted, fixedTPM signing key and its RSASSA-SHA256 signatures verify;
+//! - each TPMS_ATTEST has magic TPM_GENERATED_VALUE and type TPM_ST_ATTEST_CERTIFY, certifies
+//!   the name (nameAlg || SHA-256 of TPMT_PUBLIC) of the key sent, and carries as extraData
+//!   `SHA-256(activated secret || SHA-256(CSR))`: only the TPM that activated the credential
+//!   knows the secret, and the CSR binds it to this request;
 //! - the transport key is a fixedTPM, fixedParent, sensitiveDataOrigin decryption key whose
-//!   modulus and exponent are those of the RSA1 blob in `TransportKey`.
+//!   modulus and exponent are those of the RSA1 blob in `TransportKey`; the device key is such
+//!   a signing key and is the key of the CSR.
 //!
-//! Without a privacy CA nothing proves the AK belongs to a genuine TPM: the check shows the
-//! transport key lives in the same TPM as a restricted key, which is what software keys
-//! cannot fake. Structures follow TPM 2.0 Part 2 (big-endian).
+//! Structures follow TPM 2.0 Part 2 (big-endian).
 
-use cxh_wire::key_attestation::KeyAttestation;
+use cxh_wire::key_attestation::{
+    CertifiedKey, DeviceAttestation, KeyAttestation, METHOD_EK_ACTIVATION,
+};
 use cxh_wire::transport_key::RsaPublicParts;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::{BigUint, RsaPublicKey};
@@ -45,7 +51,7 @@ pub mod attr {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AttestationError {
-    #[error("the tenant requires a TPM-attested transport key and the request carries no AttestationData")]
+    #[error("the tenant requires TPM-attested keys and the request carries no AttestationData")]
     Missing,
     #[error("AttestationData is not valid base64")]
     Base64,
@@ -71,10 +77,16 @@ pub enum AttestationError {
     Type(u16),
     #[error("the certified name is not the name of the transport key sent")]
     NameMismatch,
-    #[error("the certification is not bound to this request's certificate request")]
+    #[error("the certification is not bound to this request's activated credential and certificate request")]
     NotBound,
     #[error("the certified key is not the transport key of the RSA1 blob")]
     KeyMismatch,
+    #[error("the certified device key is not the key of the certificate request")]
+    DeviceKeyMismatch,
+    #[error("the attestation key was not proven to be in a TPM with a trusted endorsement key (no credential activation challenge for it: a software key cannot be attested)")]
+    NotActivated,
+    #[error("the endorsement key certificate is not trusted: {0}")]
+    EkNotTrusted(#[from] crate::ek_trust::EkTrustError),
     #[error("the attestation key's signature over the certification does not verify")]
     BadSignature,
 }
@@ -276,70 +288,124 @@ fn strip_zeros(bytes: &[u8]) -> &[u8] {
     &bytes[first..]
 }
 
-/// Verify a decoded statement against the RSA1 transport key and the CSR it must be bound to.
+/// What a credential activation challenge left for the registration: the secret the TPM
+/// released and the EK chain DRS verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activation {
+    pub secret: Vec<u8>,
+    pub ek_chain: Vec<String>,
+}
+
+/// The extraData every certification must carry: SHA-256(secret || SHA-256(CSR)).
+pub fn qualifying_data(secret: &[u8], csr_der: &[u8]) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    hasher.update(secret);
+    hasher.update(Sha256::digest(csr_der));
+    hasher.finalize().to_vec()
+}
+
+/// The keys a statement must certify, as the request carries them.
+pub struct ExpectedKeys<'a> {
+    pub transport_key: &'a RsaPublicParts,
+    /// Modulus of the CSR's key (big-endian).
+    pub device_modulus: &'a [u8],
+    pub csr_der: &'a [u8],
+}
+
+/// Check one certification by the AK; returns the certified key's public area.
+fn verify_certification(
+    ak: &RsaPublicKey,
+    certified: &CertifiedKey,
+    qualifying: &[u8],
+) -> Result<RsaPublicArea, AttestationError> {
+    let signature = parse_rsassa_signature(&certified.signature)?;
+    let signature =
+        Signature::try_from(signature.as_slice()).map_err(|_| AttestationError::BadSignature)?;
+    VerifyingKey::<Sha256>::new(ak.clone())
+        .verify(&certified.certify_info, &signature)
+        .map_err(|_| AttestationError::BadSignature)?;
+    let attest = parse_certify_attest(&certified.certify_info)?;
+    if attest.name != name_of(&certified.key_public) {
+        return Err(AttestationError::NameMismatch);
+    }
+    if attest.extra_data != qualifying {
+        return Err(AttestationError::NotBound);
+    }
+    parse_rsa_public(&certified.key_public, "certified key")
+}
+
+/// Verify a decoded statement: `activation` is the challenge found for its AK's name.
 pub fn verify(
     statement: &KeyAttestation,
-    transport_key: &RsaPublicParts,
-    csr_der: &[u8],
-) -> Result<(), AttestationError> {
+    expected: &ExpectedKeys<'_>,
+    activation: Option<&Activation>,
+) -> Result<DeviceAttestation, AttestationError> {
     let ak = parse_rsa_public(&statement.ak_public, "attestation key")?;
     ak.require(
         "attestation key",
         attr::FIXED_TPM | attr::RESTRICTED | attr::SIGN,
     )?;
-    let signature = parse_rsassa_signature(&statement.signature)?;
-    let signature =
-        Signature::try_from(signature.as_slice()).map_err(|_| AttestationError::BadSignature)?;
-    VerifyingKey::<Sha256>::new(rsa_key(&ak)?)
-        .verify(&statement.certify_info, &signature)
-        .map_err(|_| AttestationError::BadSignature)?;
+    let activation = activation.ok_or(AttestationError::NotActivated)?;
+    let ak_key = rsa_key(&ak)?;
+    let qualifying = qualifying_data(&activation.secret, expected.csr_der);
+    let fixed = attr::FIXED_TPM | attr::FIXED_PARENT | attr::SENSITIVE_DATA_ORIGIN;
 
-    let attest = parse_certify_attest(&statement.certify_info)?;
-    if attest.name != name_of(&statement.key_public) {
-        return Err(AttestationError::NameMismatch);
-    }
-    if attest.extra_data[..] != Sha256::digest(csr_der)[..] {
-        return Err(AttestationError::NotBound);
-    }
-    let tk = parse_rsa_public(&statement.key_public, "transport key")?;
-    tk.require(
-        "transport key",
-        attr::FIXED_TPM | attr::FIXED_PARENT | attr::SENSITIVE_DATA_ORIGIN | attr::DECRYPT,
-    )?;
-    let same_modulus = strip_zeros(&tk.modulus) == strip_zeros(&transport_key.modulus);
+    let tk = verify_certification(&ak_key, &statement.transport, &qualifying)?;
+    tk.require("transport key", fixed | attr::DECRYPT)?;
+    let same_modulus = strip_zeros(&tk.modulus) == strip_zeros(&expected.transport_key.modulus);
     let exponent = tk.exponent_value().to_be_bytes();
-    let same_exponent = strip_zeros(&exponent) == strip_zeros(&transport_key.exponent);
+    let same_exponent = strip_zeros(&exponent) == strip_zeros(&expected.transport_key.exponent);
     if !(same_modulus && same_exponent) {
         return Err(AttestationError::KeyMismatch);
     }
-    Ok(())
+
+    let dk = verify_certification(&ak_key, &statement.device, &qualifying)?;
+    dk.require("device key", fixed | attr::SIGN)?;
+    if strip_zeros(&dk.modulus) != strip_zeros(expected.device_modulus)
+        || dk.exponent_value() != 65_537
+    {
+        return Err(AttestationError::DeviceKeyMismatch);
+    }
+    Ok(DeviceAttestation {
+        device_key_attested: true,
+        transport_key_attested: true,
+        method: METHOD_EK_ACTIVATION.to_string(),
+        ek_chain: activation.ek_chain.clone(),
+    })
 }
 
-/// Decide a registration's attestation: `Ok(true)` when a valid certification came with it,
-/// `Ok(false)` when none (or an invalid one) came and the tenant does not require it.
+/// The AK's TPM name in a statement, to find its challenge (None when it does not parse).
+pub fn ak_name(attestation_data: &str) -> Option<Vec<u8>> {
+    let bytes = crate::csr::decode_base64(attestation_data)?;
+    let statement = KeyAttestation::decode(&bytes).ok()?;
+    Some(name_of(&statement.ak_public))
+}
+
+/// Decide a registration's attestation under the tenant's policy: which keys are attested
+/// (none when no statement came, or an invalid one came and the tenant does not require it).
 pub fn assess(
     attestation_data: Option<&str>,
-    transport_key: &RsaPublicParts,
-    csr_der: &[u8],
+    expected: &ExpectedKeys<'_>,
+    activation: Option<&Activation>,
     required: bool,
-) -> Result<bool, AttestationError> {
+) -> Result<DeviceAttestation, AttestationError> {
     let Some(data) = attestation_data.filter(|d| !d.trim().is_empty()) else {
         return if required {
             Err(AttestationError::Missing)
         } else {
-            Ok(false)
+            Ok(DeviceAttestation::default())
         };
     };
     let checked = crate::csr::decode_base64(data)
         .ok_or(AttestationError::Base64)
         .and_then(|bytes| Ok(KeyAttestation::decode(&bytes)?))
-        .and_then(|statement| verify(&statement, transport_key, csr_der));
+        .and_then(|statement| verify(&statement, expected, activation));
     match checked {
-        Ok(()) => Ok(true),
+        Ok(attested) => Ok(attested),
         Err(e) if required => Err(e),
         Err(e) => {
-            tracing::warn!(reason = %e, "transport key attestation not accepted; device not attested");
-            Ok(false)
+            tracing::warn!(reason = %e, "key attestation not accepted; device not attested");
+            Ok(DeviceAttestation::default())
         }
     }
 }
@@ -422,8 +488,20 @@ mod tests {
     struct Fixture {
         statement: KeyAttestation,
         parts: RsaPublicParts,
+        device_modulus: Vec<u8>,
         ak: RsaPrivateKey,
         csr: Vec<u8>,
+        activation: Activation,
+    }
+
+    impl Fixture {
+        fn expected(&self) -> ExpectedKeys<'_> {
+            ExpectedKeys {
+                transport_key: &self.parts,
+                device_modulus: &self.device_modulus,
+                csr_der: &self.csr,
+            }
+        }
     }
 
     fn sign(ak: &RsaPrivateKey, data: &[u8]) -> Vec<u8> {
@@ -435,74 +513,133 @@ mod tests {
         b
     }
 
-    /// A statement as a TPM would make it, with a software "AK" (the verifier cannot tell).
+    fn certified(ak: &RsaPrivateKey, key_public: Vec<u8>, extra: &[u8]) -> CertifiedKey {
+        let certify_info = golden_attest(&name_of(&key_public), extra);
+        let signature = sign(ak, &certify_info);
+        CertifiedKey {
+            key_public,
+            certify_info,
+            signature,
+        }
+    }
+
+    const FIXED: u32 = attr::FIXED_TPM | attr::FIXED_PARENT | attr::SENSITIVE_DATA_ORIGIN;
+
+    /// A statement laid out as a TPM would make it, by a software "AK" with TPM attributes:
+    /// the structures alone cannot tell it from a TPM's, only the activation can.
     fn fixture() -> Fixture {
         let mut rng = rand::thread_rng();
         let ak = RsaPrivateKey::new(&mut rng, 1024).unwrap();
         let tk = RsaPrivateKey::new(&mut rng, 1024).unwrap();
+        let dk = RsaPrivateKey::new(&mut rng, 1024).unwrap();
         let tk_modulus = tk.n().to_bytes_be();
         let ak_public = rsa_public(
             attr::FIXED_TPM | attr::RESTRICTED | attr::SIGN | attr::FIXED_PARENT,
             &[0x00, 0x14, 0x00, 0x0B],
             &ak.n().to_bytes_be(),
         );
-        let key_public = rsa_public(
-            attr::FIXED_TPM | attr::FIXED_PARENT | attr::SENSITIVE_DATA_ORIGIN | attr::DECRYPT,
-            &[0x00, 0x10],
-            &tk_modulus,
+        let key_public = rsa_public(FIXED | attr::DECRYPT, &[0x00, 0x10], &tk_modulus);
+        let device_public = rsa_public(
+            FIXED | attr::SIGN,
+            &[0x00, 0x14, 0x00, 0x0B],
+            &dk.n().to_bytes_be(),
         );
         let csr = b"a certificate request".to_vec();
-        let certify_info = golden_attest(&name_of(&key_public), &Sha256::digest(&csr));
-        let signature = sign(&ak, &certify_info);
+        let activation = Activation {
+            secret: b"the activated secret".to_vec(),
+            ek_chain: vec!["EK".into(), "CN=root".into()],
+        };
+        let extra = qualifying_data(&activation.secret, &csr);
         Fixture {
             statement: KeyAttestation {
+                transport: certified(&ak, key_public, &extra),
+                device: certified(&ak, device_public, &extra),
                 ak_public,
-                key_public,
-                certify_info,
-                signature,
             },
             parts: RsaPublicParts {
                 bit_length: 1024,
                 exponent: vec![1, 0, 1],
                 modulus: tk_modulus,
             },
+            device_modulus: dk.n().to_bytes_be(),
             ak,
             csr,
+            activation,
         }
     }
 
     #[test]
-    fn a_valid_certification_verifies() {
+    fn a_valid_statement_attests_both_keys_with_its_chain() {
         let f = fixture();
-        verify(&f.statement, &f.parts, &f.csr).unwrap();
+        let attested = verify(&f.statement, &f.expected(), Some(&f.activation)).unwrap();
+        assert!(attested.device_key_attested && attested.transport_key_attested);
+        assert_eq!(attested.method, METHOD_EK_ACTIVATION);
+        assert_eq!(attested.ek_chain, f.activation.ek_chain);
+    }
+
+    /// Before credential activation this statement verified: a software key with TPM
+    /// attributes was recorded as Attested. Without a challenge for its name it is refused.
+    #[test]
+    fn a_software_ak_without_credential_activation_is_refused() {
+        let f = fixture();
+        assert_eq!(
+            verify(&f.statement, &f.expected(), None),
+            Err(AttestationError::NotActivated)
+        );
+        // Guessing the secret does not help: the extraData is bound to the real one.
+        let guessed = Activation {
+            secret: b"a guess".to_vec(),
+            ..f.activation.clone()
+        };
+        assert_eq!(
+            verify(&f.statement, &f.expected(), Some(&guessed)),
+            Err(AttestationError::NotBound)
+        );
     }
 
     #[test]
     fn forgeries_are_each_refused_for_their_reason() {
         let f = fixture();
+        let act = Some(&f.activation);
         let mut forged = f.statement.clone();
-        let last = forged.signature.len() - 1;
-        forged.signature[last] ^= 1;
+        let last = forged.transport.signature.len() - 1;
+        forged.transport.signature[last] ^= 1;
         assert_eq!(
-            verify(&forged, &f.parts, &f.csr),
+            verify(&forged, &f.expected(), act),
             Err(AttestationError::BadSignature)
         );
 
-        let other_tk = fixture();
+        let other = fixture();
+        let wrong_tk = ExpectedKeys {
+            transport_key: &other.parts,
+            ..f.expected()
+        };
         assert_eq!(
-            verify(&f.statement, &other_tk.parts, &f.csr),
+            verify(&f.statement, &wrong_tk, act),
             Err(AttestationError::KeyMismatch)
+        );
+        let wrong_dk = ExpectedKeys {
+            device_modulus: &other.device_modulus,
+            ..f.expected()
+        };
+        assert_eq!(
+            verify(&f.statement, &wrong_dk, act),
+            Err(AttestationError::DeviceKeyMismatch)
         );
 
         let mut swapped = f.statement.clone();
-        swapped.key_public = other_tk.statement.key_public.clone();
+        swapped.transport.key_public = other.statement.transport.key_public.clone();
         assert_eq!(
-            verify(&swapped, &f.parts, &f.csr),
+            verify(&swapped, &f.expected(), act),
             Err(AttestationError::NameMismatch)
         );
 
+        let other_csr = ExpectedKeys {
+            csr_der: b"another CSR",
+            ..f.expected()
+        };
         assert_eq!(
-            verify(&f.statement, &f.parts, b"another CSR"),
+            verify(&f.statement, &other_csr, act),
             Err(AttestationError::NotBound)
         );
 
@@ -513,8 +650,27 @@ mod tests {
             &f.ak.n().to_bytes_be(),
         );
         assert!(matches!(
-            verify(&unrestricted, &f.parts, &f.csr),
+            verify(&unrestricted, &f.expected(), act),
             Err(AttestationError::Attributes { .. })
+        ));
+
+        // A device key that could leave the TPM (no fixedTPM) is not attested.
+        let mut exportable = f.statement.clone();
+        exportable.device = certified(
+            &f.ak,
+            rsa_public(
+                attr::SIGN | attr::SENSITIVE_DATA_ORIGIN,
+                &[0x00, 0x14, 0x00, 0x0B],
+                &f.device_modulus,
+            ),
+            &qualifying_data(&f.activation.secret, &f.csr),
+        );
+        assert!(matches!(
+            verify(&exportable, &f.expected(), act),
+            Err(AttestationError::Attributes {
+                what: "device key",
+                ..
+            })
         ));
     }
 
@@ -522,19 +678,31 @@ mod tests {
     fn assess_follows_the_tenant_policy() {
         let f = fixture();
         let b64 = base64::engine::general_purpose::STANDARD.encode(f.statement.encode().unwrap());
-        assert_eq!(assess(Some(&b64), &f.parts, &f.csr, true), Ok(true));
+        let act = Some(&f.activation);
+        assert!(
+            assess(Some(&b64), &f.expected(), act, true)
+                .unwrap()
+                .device_key_attested
+        );
+        assert_eq!(ak_name(&b64), Some(name_of(&f.statement.ak_public)));
         assert_eq!(
-            assess(None, &f.parts, &f.csr, true),
+            assess(None, &f.expected(), act, true),
             Err(AttestationError::Missing)
         );
-        assert_eq!(assess(None, &f.parts, &f.csr, false), Ok(false));
-        assert_eq!(assess(Some(&b64), &f.parts, b"other", false), Ok(false));
         assert_eq!(
-            assess(Some(&b64), &f.parts, b"other", true),
-            Err(AttestationError::NotBound)
+            assess(None, &f.expected(), act, false),
+            Ok(DeviceAttestation::default())
         );
         assert_eq!(
-            assess(Some("!!"), &f.parts, &f.csr, true),
+            assess(Some(&b64), &f.expected(), None, false),
+            Ok(DeviceAttestation::default())
+        );
+        assert_eq!(
+            assess(Some(&b64), &f.expected(), None, true),
+            Err(AttestationError::NotActivated)
+        );
+        assert_eq!(
+            assess(Some("!!"), &f.expected(), act, true),
             Err(AttestationError::Base64)
         );
     }
@@ -567,10 +735,14 @@ mod tests {
             .with_writer(move || sink.clone())
             .with_ansi(false)
             .finish();
+        let other_csr = ExpectedKeys {
+            csr_der: b"other",
+            ..f.expected()
+        };
         let outcome = tracing::subscriber::with_default(subscriber, || {
-            assess(Some(&b64), &f.parts, b"other", false)
+            assess(Some(&b64), &other_csr, Some(&f.activation), false)
         });
-        assert_eq!(outcome, Ok(false));
+        assert_eq!(outcome, Ok(DeviceAttestation::default()));
         let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         assert!(log.contains("WARN"), "{log}");
         assert!(log.contains("not attested"), "{log}");

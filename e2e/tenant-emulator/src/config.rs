@@ -24,6 +24,8 @@ pub struct Config {
     /// Mount the test-only routes that mint credentials (`--test-hooks`), e.g.
     /// `POST /_emulator/sts/{id}/wresult`. Off by default.
     pub test_hooks: bool,
+    /// TPM vendor CAs whose EK certificates DRS trusts for key attestation (`--tpm-root-ca`).
+    pub tpm_roots: crate::ek_trust::TpmRoots,
 }
 
 impl Config {
@@ -38,6 +40,7 @@ impl Config {
             sts_urls: Default::default(),
             extra_redirect_uris: Vec::new(),
             test_hooks: false,
+            tpm_roots: Default::default(),
         }
     }
 
@@ -90,6 +93,12 @@ impl Config {
     /// Mount (or not) the test-only routes that mint credentials.
     pub fn with_test_hooks(mut self, enabled: bool) -> Self {
         self.test_hooks = enabled;
+        self
+    }
+
+    /// Trust these TPM CAs for EK certificates.
+    pub fn with_tpm_roots(mut self, roots: crate::ek_trust::TpmRoots) -> Self {
+        self.tpm_roots = roots;
         self
     }
 

@@ -96,7 +96,8 @@ CREATE TABLE IF NOT EXISTS devices (
     cert_der BLOB NOT NULL,
     enabled INTEGER NOT NULL,
     attested INTEGER NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    attestation TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS attestation_policy (
     tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
@@ -161,6 +162,8 @@ pub struct Device {
     pub cert_der: Vec<u8>,
     pub enabled: bool,
     pub attested: bool,
+    /// Which keys are attested and by what chain (stored as JSON).
+    pub attestation: cxh_wire::key_attestation::DeviceAttestation,
     pub created_at: String,
 }
 
@@ -182,6 +185,7 @@ pub fn open(path: &Path) -> Result<Connection, InternalError> {
     let conn = Connection::open(path)?;
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;")?;
     conn.execute_batch(SCHEMA)?;
+    add_attestation_column(&conn)?;
     Ok(conn)
 }
 
@@ -195,6 +199,17 @@ fn owner_only(path: &Path) -> std::io::Result<()> {
         .mode(0o600)
         .open(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+/// A database from before per-key attestation lacks the `attestation` column: add it.
+fn add_attestation_column(conn: &Connection) -> Result<(), InternalError> {
+    let has: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('devices') WHERE name = 'attestation'")?
+        .exists([])?;
+    if !has {
+        conn.execute_batch("ALTER TABLE devices ADD COLUMN attestation TEXT NOT NULL DEFAULT ''")?;
+    }
+    Ok(())
 }
 
 /// Upsert every tenant, domain and user of the tenant file.
@@ -614,8 +629,8 @@ pub fn insert_device_within_quota(
     tx.execute(
         "INSERT INTO devices (device_id, object_id, tenant_id, owner_object_id, owner_upn, display_name,
              os_type, os_version, trust_type, join_type, alternative_security_id, thumbprint,
-             transport_key, cert_der, enabled, attested, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             transport_key, cert_der, enabled, attested, created_at, attestation)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         params![
             device.device_id,
             device.object_id,
@@ -633,7 +648,8 @@ pub fn insert_device_within_quota(
             device.cert_der,
             device.enabled,
             device.attested,
-            device.created_at
+            device.created_at,
+            serde_json::to_string(&device.attestation).unwrap_or_default()
         ],
     )?;
     tx.commit()?;
@@ -643,7 +659,7 @@ pub fn insert_device_within_quota(
 const DEVICE_COLUMNS: &str =
     "device_id, object_id, tenant_id, owner_object_id, owner_upn, display_name,
     os_type, os_version, trust_type, join_type, alternative_security_id, thumbprint, transport_key,
-    cert_der, enabled, attested, created_at";
+    cert_der, enabled, attested, created_at, attestation";
 
 fn device_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     Ok(Device {
@@ -664,6 +680,7 @@ fn device_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
         enabled: row.get(14)?,
         attested: row.get(15)?,
         created_at: row.get(16)?,
+        attestation: serde_json::from_str(&row.get::<_, String>(17)?).unwrap_or_default(),
     })
 }
 

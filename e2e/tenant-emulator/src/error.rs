@@ -192,7 +192,9 @@ pub enum DrsServiceError {
     Forbidden,
     #[error("device {0} was not found")]
     DeviceNotFound(String),
-    #[error("the transport key attestation was rejected: {0}")]
+    #[error("the device certificate does not authenticate this device: {0}")]
+    DeviceAuth(&'static str),
+    #[error("the key attestation was rejected: {0}")]
     Attestation(#[from] crate::attestation::AttestationError),
     #[error("internal error")]
     Internal(#[from] InternalError),
@@ -210,6 +212,7 @@ impl DrsServiceError {
             QuotaExceeded(_) => ("quota_exceeded", StatusCode::BAD_REQUEST),
             Forbidden => ("forbidden", StatusCode::FORBIDDEN),
             DeviceNotFound(_) => ("device_not_found", StatusCode::NOT_FOUND),
+            DeviceAuth(_) => ("device_authentication_failed", StatusCode::FORBIDDEN),
             Attestation(_) => ("attestation_failed", StatusCode::BAD_REQUEST),
             Internal(_) => ("internal_error", StatusCode::INTERNAL_SERVER_ERROR),
         }

@@ -10,14 +10,17 @@ pub mod ca;
 pub mod config;
 pub mod csr;
 pub mod db;
+pub mod ek_trust;
 pub mod error;
 pub mod federation;
 pub mod keys;
+pub mod make_credential;
 pub mod routes;
 pub mod saml;
 pub mod serve;
 pub mod sts;
 pub mod tenant_file;
+pub mod tls;
 pub mod tokens;
 pub mod totp;
 pub mod wstrust;
@@ -55,6 +58,7 @@ impl AppState {
         db::seed(&mut conn, tenants)?;
         routes::mdm::store::init(&conn)?;
         routes::token::store::init(&conn, tenants)?;
+        routes::attestation::init(&conn)?;
         federation::seed(&mut conn, tenants)?;
         let keys = SigningKeys::load_or_create(&conn)?;
         Ok(AppState {

@@ -10,10 +10,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Arc;
 use tenant_emulator::config::Config;
 use tenant_emulator::tenant_file::TenantFile;
-use tenant_emulator::{ca, serve, AppState};
+use tenant_emulator::{serve, AppState};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -60,6 +59,10 @@ struct Args {
     /// for test suites only, never for a demo others can reach.
     #[arg(long)]
     test_hooks: bool,
+    /// PEM bundle of TPM vendor CAs (roots and intermediates) whose EK certificates DRS
+    /// trusts for key attestation (repeatable); without it no device is TPM-attested.
+    #[arg(long)]
+    tpm_root_ca: Vec<PathBuf>,
     /// Close a connection whose request headers (or TLS handshake) take longer (ms).
     #[arg(long, default_value_t = 10_000)]
     header_read_timeout_ms: u64,
@@ -234,7 +237,18 @@ fn emulator_config(
         config = config.with_sts_url(id, &url);
         sts_urls.insert(id.clone(), url);
     }
+    let mut bundles = Vec::new();
+    for path in &args.tpm_root_ca {
+        bundles.push(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the TPM root CA file {}", path.display()))?,
+        );
+    }
+    let tpm_roots =
+        tenant_emulator::ek_trust::TpmRoots::from_pem_bundles(bundles.iter().map(String::as_str))
+            .context("parsing --tpm-root-ca")?;
     let config = config
+        .with_tpm_roots(tpm_roots)
         .with_extra_clients(&tenants.clients)
         .with_extra_redirect_uris(&args.extra_redirect_uri)
         .with_test_hooks(args.test_hooks)
@@ -256,7 +270,7 @@ fn start_tls(
     let Some(dir) = args.tls_dir.as_deref() else {
         bail!("--tls-listen needs --tls-dir");
     };
-    let (config, pem_path) = tls_config(state, dir)?;
+    let (config, pem_path) = tenant_emulator::tls::server_config(state, dir)?;
     let ca_file = Some(pem_path.display().to_string());
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -307,28 +321,6 @@ async fn serve_until_ctrl_c(
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())
-}
-
-/// rustls (ring provider) with a fresh server certificate from the emulator's stable TLS CA,
-/// whose PEM is written to `<dir>/emulator-ca.pem`.
-fn tls_config(state: &AppState, dir: &Path) -> Result<(Arc<rustls::ServerConfig>, PathBuf)> {
-    let authority = ca::tls_ca(&state.db())?;
-    let (server_cert, server_key) = ca::tls_server_certificate(&authority)?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let pem_path = dir.join("emulator-ca.pem");
-    std::fs::write(&pem_path, ca::certificate_pem(&authority.cert)?)
-        .with_context(|| format!("writing {}", pem_path.display()))?;
-    let der = |c: &x509_cert::Certificate| -> Result<rustls::pki_types::CertificateDer<'static>> {
-        Ok(der::Encode::to_der(c)?.into())
-    };
-    let chain = vec![der(&server_cert)?, der(&authority.cert)?];
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.into());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
-    Ok((Arc::new(config), pem_path))
 }
 
 /// Write atomically, so a launcher polling for the file never reads half of it.

@@ -106,6 +106,8 @@ async fn serve_connection(
             let Ok(Ok(tls)) = handshake.await else {
                 return;
             };
+            // The device-certificate routes (DRS DELETE/GET device) read who connected.
+            let router = router.layer(axum::Extension(crate::tls::peer_certificate(&tls)));
             tokio::select! {
                 _ = http(tls, router, limits) => {}
                 _ = idle(&activity, limits.idle_timeout) => {}

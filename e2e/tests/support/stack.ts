@@ -99,11 +99,20 @@ async function freePortPair(): Promise<number> {
   throw new Error('no two consecutive free ports for swtpm');
 }
 
+/**
+ * Manufacture the TPM state (EK + EK certificate from the checkout's private local CA,
+ * idempotent) and return the PEM bundle of that CA for the emulator's --tpm-root-ca.
+ */
+function provisionTpm(dir: string): string {
+  const script = join(ROOT, 'e2e', 'scripts', 'provision-tpm.sh');
+  return execFileSync(script, [join(dir, 'tpm')], { encoding: 'utf8' }).trim();
+}
+
 /** A private swtpm (own state dir, free port + ctrl port); the bridge keeps its keys there. */
 async function startSwtpm(dir: string): Promise<{ proc: ChildProcess; tcti: string }> {
   const port = await freePortPair();
   const state = join(dir, 'tpm');
-  require('node:fs').mkdirSync(state, { recursive: true });
+  provisionTpm(dir);
   const proc = spawn('swtpm', [
     'socket', '--tpm2', '--tpmstate', `dir=${state}`,
     '--server', `type=tcp,port=${port},bindaddr=127.0.0.1`,
@@ -127,9 +136,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'cxh-e2e-'));
   const stateDir = join(dir, 'bridge');
   const emulatorReady = join(dir, 'emulator.ready');
+  const tpmRoots = provisionTpm(dir);
   const emulator = startProcess(
     'tenant-emulator',
     [
+      '--tpm-root-ca', tpmRoots,
       '--tenants', join(ROOT, 'e2e', 'tenants', 'contoso.toml'),
       '--db', join(dir, 'emulator.sqlite'),
       '--listen', '127.0.0.1:0',

@@ -1,11 +1,12 @@
-//! Attestation of the transport key: a restricted attestation key (AK) created under the SRK
-//! certifies the transport key with TPM2_Certify. The TPM signs a TPMS_ATTEST carrying the
-//! transport key's name (nameAlg || SHA-256 of its TPMT_PUBLIC) and the caller's qualifying
-//! data; a restricted key signs only such TPM-made structures, so the statement says "this
-//! key lives in the same TPM as the AK". With no privacy CA the AK itself is not vouched for
-//! (see `cxh_wire::key_attestation`). The AK is transient: created, used once, flushed.
+//! Attestation of the device and transport keys: a restricted attestation key (AK) created
+//! under the SRK certifies each of them with TPM2_Certify. The TPM signs a TPMS_ATTEST carrying
+//! the key's name (nameAlg || SHA-256 of its TPMT_PUBLIC) and the caller's qualifying data; a
+//! restricted key signs only such TPM-made structures, so each statement says "this key lives
+//! in the same TPM as the AK". What ties the AK to a genuine TPM is the credential activation
+//! against the EK ([`super::ek`]) the verifier asks for before. The AK is wrapped by the TPM
+//! and kept only for the length of one join.
 
-use cxh_wire::key_attestation::KeyAttestation;
+use cxh_wire::key_attestation::{CertifiedKey, KeyAttestation};
 use tss_esapi::handles::{KeyHandle, ObjectHandle};
 use tss_esapi::interface_types::session_handles::AuthSession;
 use tss_esapi::structures::{Data, SignatureScheme};
@@ -49,43 +50,40 @@ pub fn certify_loaded(
     Ok((attest, signature))
 }
 
-/// Certify `transport` with the already created `ak`; SRK, AK and key are loaded (three
-/// objects, the minimum any TPM holds) and flushed again.
+/// Certify `key` with the already created `ak`; SRK, AK and key are loaded (three objects,
+/// the minimum any TPM holds) and flushed again.
 pub fn certify_with(
     tpm: &Tpm,
     ak: &KeyBlob,
-    transport: &KeyBlob,
+    key: &KeyBlob,
     qualifying_data: &[u8],
-) -> Result<KeyAttestation, TpmError> {
+) -> Result<CertifiedKey, TpmError> {
     let mut context = tpm.connect()?;
     let (certify_info, signature) = with_srk(&mut context, |ctx, srk| {
         with_loaded(ctx, srk, &ak.public, &ak.private, |ctx, ak_handle| {
-            with_loaded(
-                ctx,
-                srk,
-                &transport.public,
-                &transport.private,
-                |ctx, tk| certify_loaded(ctx, tk, ak_handle, qualifying_data),
-            )
+            with_loaded(ctx, srk, &key.public, &key.private, |ctx, handle| {
+                certify_loaded(ctx, handle, ak_handle, qualifying_data)
+            })
         })
     })?;
-    Ok(KeyAttestation {
-        ak_public: ak.public.marshall().map_err(command("Marshal public"))?,
-        key_public: transport
-            .public
-            .marshall()
-            .map_err(command("Marshal public"))?,
+    Ok(CertifiedKey {
+        key_public: key.public.marshall().map_err(command("Marshal public"))?,
         certify_info,
         signature,
     })
 }
 
-/// Create an AK and certify the transport key with it.
-pub fn certify_transport_key(
+/// Certify the transport key and the device key with `ak`, both bound to `qualifying_data`.
+pub fn certify_keys(
     tpm: &Tpm,
+    ak: &KeyBlob,
     transport: &KeyBlob,
+    device: &KeyBlob,
     qualifying_data: &[u8],
 ) -> Result<KeyAttestation, TpmError> {
-    let ak = create_attestation_key(tpm)?;
-    certify_with(tpm, &ak, transport, qualifying_data)
+    Ok(KeyAttestation {
+        ak_public: ak.public.marshall().map_err(command("Marshal public"))?,
+        transport: certify_with(tpm, ak, transport, qualifying_data)?,
+        device: certify_with(tpm, ak, device, qualifying_data)?,
+    })
 }

@@ -11,6 +11,7 @@
 
 pub mod attest;
 pub mod bench;
+pub mod ek;
 pub mod keys;
 pub mod srk;
 
@@ -21,9 +22,11 @@ use cxh_wire::key_attestation::KeyAttestation;
 use thiserror::Error;
 use tss_esapi::{Context, TctiNameConf};
 
+use tss_esapi::traits::Marshall;
+
 use crate::keys::{
-    KeyError, KeyProvider, KeyPurpose, ProviderKey, SoftwareKeyProvider, PLATFORM_PROVIDER_NAME,
-    SOFTWARE_PROVIDER_NAME,
+    AttestationIdentity, KeyError, KeyProvider, KeyPurpose, ProviderKey, SoftwareKeyProvider,
+    PLATFORM_PROVIDER_NAME, SOFTWARE_PROVIDER_NAME,
 };
 use keys::{KeyBlob, TpmKey};
 
@@ -173,18 +176,53 @@ impl KeyProvider for TpmKeyProvider {
         Some(self.tpm.tcti().to_string())
     }
 
-    fn attest_transport_key(
+    fn attestation_identity(&self) -> Result<Option<AttestationIdentity>, KeyError> {
+        let ek_certificate = ek::read_ek_certificate(&self.tpm).map_err(attestation_error)?;
+        let ak = attest::create_attestation_key(&self.tpm).map_err(attestation_error)?;
+        Ok(Some(AttestationIdentity {
+            ek_certificate,
+            ak_public: ak
+                .public
+                .marshall()
+                .map_err(|e| KeyError::Attestation(e.to_string()))?,
+            ak_blob: ak.to_bytes().map_err(attestation_error)?,
+        }))
+    }
+
+    fn activate_credential(
         &self,
-        transport: &dyn ProviderKey,
-        qualifying_data: &[u8],
-    ) -> Result<Option<KeyAttestation>, KeyError> {
-        let attestation_error = |e: TpmError| KeyError::Attestation(e.to_string());
-        let blob = transport.to_blob()?;
-        let blob = KeyBlob::from_bytes(&blob).map_err(attestation_error)?;
-        attest::certify_transport_key(&self.tpm, &blob, qualifying_data)
-            .map(Some)
+        identity: &AttestationIdentity,
+        credential_blob: &[u8],
+        encrypted_secret: &[u8],
+    ) -> Result<Vec<u8>, KeyError> {
+        let ak = KeyBlob::from_bytes(&identity.ak_blob).map_err(attestation_error)?;
+        ek::activate_credential(&self.tpm, &ak, credential_blob, encrypted_secret)
             .map_err(attestation_error)
     }
+
+    fn certify_keys(
+        &self,
+        identity: &AttestationIdentity,
+        transport: &dyn ProviderKey,
+        device: &dyn ProviderKey,
+        qualifying_data: &[u8],
+    ) -> Result<KeyAttestation, KeyError> {
+        let blob =
+            |key: &dyn ProviderKey| KeyBlob::from_bytes(&key.to_blob()?).map_err(attestation_error);
+        let ak = KeyBlob::from_bytes(&identity.ak_blob).map_err(attestation_error)?;
+        attest::certify_keys(
+            &self.tpm,
+            &ak,
+            &blob(transport)?,
+            &blob(device)?,
+            qualifying_data,
+        )
+        .map_err(attestation_error)
+    }
+}
+
+fn attestation_error(e: TpmError) -> KeyError {
+    KeyError::Attestation(e.to_string())
 }
 
 /// Software keys chosen because the TPM could not be used (`tpm_if_possible`).

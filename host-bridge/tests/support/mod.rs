@@ -11,6 +11,7 @@
 
 #![allow(dead_code)]
 
+pub mod emulator;
 pub mod swtpm;
 
 use std::str::FromStr;

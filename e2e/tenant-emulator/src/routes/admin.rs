@@ -48,6 +48,9 @@ pub struct DeviceObject {
     pub certificate: String,
     pub enabled: bool,
     pub attested: bool,
+    /// Which keys are attested (TPM), and by what EK certificate chain.
+    #[serde(default)]
+    pub attestation: cxh_wire::key_attestation::DeviceAttestation,
     pub created_date_time: String,
     /// Whether the MDM role holds an enrollment for this device.
     #[serde(default)]
@@ -75,6 +78,7 @@ impl From<Device> for DeviceObject {
             transport_key: d.transport_key,
             enabled: d.enabled,
             attested: d.attested,
+            attestation: d.attestation,
             created_date_time: d.created_at,
             mdm_enrolled: false,
             mdm_enrollment_id: None,

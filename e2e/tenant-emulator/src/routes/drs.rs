@@ -25,6 +25,7 @@ use cxh_wire::consts::{
     REGISTRATION_API_VERSION,
 };
 use cxh_wire::discovery::*;
+use cxh_wire::key_attestation::DeviceAttestation;
 use cxh_wire::registration::{
     join_type, IssuedCertificate, MembershipChange, RegisteredUser, RegistrationRequest,
     RegistrationResponse,
@@ -33,6 +34,7 @@ use der::Encode;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use x509_cert::der::referenced::OwnedToRef;
 
 /// Local Administrators: the joining user is added to it (MembershipChanges).
 const ADMINISTRATORS_SID: &str = "S-1-5-32-544";
@@ -44,7 +46,10 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/enrollmentserver/contract", get(discovery))
         .route("/EnrollmentServer/device/", post(register))
         .route("/EnrollmentServer/device", post(register))
-        .route("/EnrollmentServer/device/{device_id}", delete(unregister))
+        .route(
+            "/EnrollmentServer/device/{device_id}",
+            delete(unregister).get(device_by_certificate),
+        )
 }
 
 fn api_version(query: &HashMap<String, String>) -> &str {
@@ -256,9 +261,17 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, DrsServiceError> {
 }
 
 /// The caller: a valid token of this authority for DRS, for an existing user of its tenant.
-struct Caller {
-    user: User,
-    tenant: Tenant,
+pub(crate) struct Caller {
+    pub user: User,
+    pub tenant: Tenant,
+}
+
+/// Authenticate a DRS call by its bearer token (also the attestation challenge's).
+pub(crate) fn authenticate_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Caller, DrsServiceError> {
+    authenticate(state, headers)
 }
 
 fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, DrsServiceError> {
@@ -302,7 +315,7 @@ async fn register(
     .map_err(|e| DrsServiceError::InvalidRequest(e.to_string()))?;
     let transport_key = csr::verify_transport_key(&request.transport_key)
         .map_err(|e| DrsServiceError::InvalidRequest(e.to_string()))?;
-    let attested = check_attestation(&state, &caller, &request, &transport_key)?;
+    let attestation = check_attestation(&state, &caller, &request, &transport_key, &public_key)?;
     let quota = caller.tenant.device_quota;
     if db::count_devices_of_owner(&state.db(), &caller.user.object_id)? >= quota {
         return Err(DrsServiceError::QuotaExceeded(quota));
@@ -315,7 +328,11 @@ async fn register(
         &public_key,
         &transport_key,
     )?;
-    let device = Device { attested, ..device };
+    let device = Device {
+        attested: attestation.device_key_attested && attestation.transport_key_attested,
+        attestation,
+        ..device
+    };
     if !db::insert_device_within_quota(&mut state.db(), &device, quota)? {
         return Err(DrsServiceError::QuotaExceeded(quota));
     }
@@ -323,21 +340,41 @@ async fn register(
     Ok(Json(registration_response(&device, &caller.user, &request)))
 }
 
-/// Verify `AttestationData` under the tenant's policy; whether the device counts as attested.
+/// Verify `AttestationData` under the tenant's policy: which keys are attested, by what chain.
+/// The credential activation challenge of the statement's AK is taken (spent) here.
 fn check_attestation(
     state: &AppState,
     caller: &Caller,
     request: &RegistrationRequest,
     transport_key_blob: &[u8],
-) -> Result<bool, DrsServiceError> {
+    device_key: &x509_cert::spki::SubjectPublicKeyInfoOwned,
+) -> Result<DeviceAttestation, DrsServiceError> {
     let required = db::attestation_required(&state.db(), &caller.tenant.id)?;
     let parts = cxh_wire::transport_key::decode(transport_key_blob)
         .map_err(|e| DrsServiceError::InvalidRequest(e.to_string()))?;
     let csr_der = csr::decode_base64(&request.certificate_request.data).unwrap_or_default();
+    let device_modulus = rsa::RsaPublicKey::try_from(device_key.owned_to_ref())
+        .map(|k| rsa::traits::PublicKeyParts::n(&k).to_bytes_be())
+        .map_err(|_| DrsServiceError::InvalidRequest("the CSR key is not an RSA key".into()))?;
+    let data = request.attestation_data.as_deref();
+    let activation = match data.and_then(attestation::ak_name) {
+        Some(name) => super::attestation::take_activation(
+            &state.db(),
+            &name,
+            &caller.tenant.id,
+            &caller.user.object_id,
+        )?,
+        None => None,
+    };
+    let expected = attestation::ExpectedKeys {
+        transport_key: &parts,
+        device_modulus: &device_modulus,
+        csr_der: &csr_der,
+    };
     Ok(attestation::assess(
-        request.attestation_data.as_deref(),
-        &parts,
-        &csr_der,
+        data,
+        &expected,
+        activation.as_ref(),
         required,
     )?)
 }
@@ -407,6 +444,7 @@ fn build_device(
         cert_der,
         enabled: true,
         attested: false,
+        attestation: DeviceAttestation::default(),
         created_at: crate::error::now_rfc3339(),
     })
 }
@@ -444,21 +482,74 @@ fn registration_response(
     }
 }
 
-/// `DELETE /EnrollmentServer/device/{deviceId}`: the registered owner removes the device.
+/// The device a TLS client certificate authenticates: exactly the certificate DRS issued to
+/// device `device_id` (so issued by its tenant's device CA, with that id as CN), of a device
+/// that is enabled. The TLS layer proved the client holds its key (`crate::tls`).
+fn device_of_certificate(
+    state: &AppState,
+    device_id: &str,
+    certificate: &[u8],
+) -> Result<Device, DrsServiceError> {
+    let device = db::device(&state.db(), device_id)?
+        .ok_or_else(|| DrsServiceError::DeviceNotFound(device_id.to_string()))?;
+    if device.cert_der != certificate {
+        return Err(DrsServiceError::DeviceAuth(
+            "it is not the certificate issued to this device",
+        ));
+    }
+    if !device.enabled {
+        return Err(DrsServiceError::DeviceAuth("the device is disabled"));
+    }
+    Ok(device)
+}
+
+fn client_certificate(
+    certificate: Option<axum::Extension<crate::tls::ClientCertificate>>,
+) -> Option<Vec<u8>> {
+    certificate.and_then(|axum::Extension(c)| c.0)
+}
+
+/// `GET /EnrollmentServer/device/{deviceId}` authenticated by the device certificate: the
+/// device's own view of its object (what `status` asks for DeviceAuthStatus).
+async fn device_by_certificate(
+    State(state): State<AppState>,
+    Path(device_id): Path<String>,
+    certificate: Option<axum::Extension<crate::tls::ClientCertificate>>,
+) -> Result<Json<serde_json::Value>, DrsServiceError> {
+    let certificate = client_certificate(certificate).ok_or(DrsServiceError::DeviceAuth(
+        "no client certificate was presented",
+    ))?;
+    let device = device_of_certificate(&state, &device_id, &certificate)?;
+    Ok(Json(serde_json::json!({
+        "DeviceId": device.device_id,
+        "Enabled": device.enabled,
+        "Attested": device.attested,
+    })))
+}
+
+/// `DELETE /EnrollmentServer/device/{deviceId}`: the device removes itself (TLS client
+/// certificate, as Windows does on leave), or its registered owner does (bearer token).
 async fn unregister(
     State(state): State<AppState>,
     Path(device_id): Path<String>,
+    certificate: Option<axum::Extension<crate::tls::ClientCertificate>>,
     headers: HeaderMap,
 ) -> Result<Response, DrsServiceError> {
-    let caller = authenticate(&state, &headers)?;
-    let device = db::device(&state.db(), &device_id)?
-        .ok_or_else(|| DrsServiceError::DeviceNotFound(device_id.clone()))?;
-    if !device
-        .owner_object_id
-        .eq_ignore_ascii_case(&caller.user.object_id)
-    {
-        return Err(DrsServiceError::Forbidden);
-    }
+    let device = match client_certificate(certificate) {
+        Some(certificate) => device_of_certificate(&state, &device_id, &certificate)?,
+        None => {
+            let caller = authenticate(&state, &headers)?;
+            let device = db::device(&state.db(), &device_id)?
+                .ok_or_else(|| DrsServiceError::DeviceNotFound(device_id.clone()))?;
+            if !device
+                .owner_object_id
+                .eq_ignore_ascii_case(&caller.user.object_id)
+            {
+                return Err(DrsServiceError::Forbidden);
+            }
+            device
+        }
+    };
     db::delete_device(&state.db(), &device.device_id)?;
     tracing::info!(device_id = %device.device_id, "device deleted");
     Ok(StatusCode::NO_CONTENT.into_response())

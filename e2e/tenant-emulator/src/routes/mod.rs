@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_prt;
+pub mod attestation;
 pub mod drs;
 pub mod drs_request;
 pub mod mdm;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(wsfed::routes())
         .merge(drs::routes())
         .merge(token::routes())
+        .merge(attestation::routes())
         .merge(admin::routes());
     if state.config().mdm_url.is_none() {
         router = router.merge(mdm::routes());

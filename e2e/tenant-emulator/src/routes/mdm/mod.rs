@@ -569,6 +569,7 @@ mod tests {
             cert_der: Vec::new(),
             enabled: true,
             attested: false,
+            attestation: Default::default(),
             created_at: crate::error::now_rfc3339(),
         };
         assert!(db::insert_device_within_quota(&mut state.db(), &device, 100).unwrap());

@@ -1,0 +1,87 @@
+//! The real tenant emulator in process, on a loopback port and a temp database, for the tests
+//! whose point is what the tenant decides (attestation, device deletion).
+
+use std::path::Path;
+
+use tenant_emulator::config::Config;
+use tenant_emulator::ek_trust::TpmRoots;
+use tenant_emulator::tenant_file::TenantFile;
+use tenant_emulator::AppState;
+
+pub const ADELE: &str = "adele.vance@contoso.com";
+pub const ADELE_PASSWORD: &str = "Correct-Horse-42";
+pub const CONTOSO: &str = "6d1f4c2a-8b3e-4f5a-9c7d-2e1b0a9f8c31";
+
+pub struct Emulator {
+    pub base: String,
+    pub state: AppState,
+    _dir: tempfile::TempDir,
+}
+
+impl Emulator {
+    /// Serve contoso.toml, trusting `tpm_roots` for EK certificates.
+    pub async fn start(tpm_roots: TpmRoots) -> Emulator {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let tenants = TenantFile::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e/tenants/contoso.toml"),
+        )
+        .unwrap();
+        let config = Config::new(&base).with_tpm_roots(tpm_roots);
+        let state = AppState::open(&dir.path().join("emulator.sqlite"), &tenants, config).unwrap();
+        let router = tenant_emulator::app(state.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Emulator {
+            base,
+            state,
+            _dir: dir,
+        }
+    }
+
+    /// Serve contoso.toml over HTTPS only (public URL https://…), asking for client
+    /// certificates as DRS does; the CA PEM to trust is `ca_file`.
+    pub async fn start_tls(tpm_roots: TpmRoots) -> (Emulator, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("https://{}", listener.local_addr().unwrap());
+        let tenants = TenantFile::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e/tenants/contoso.toml"),
+        )
+        .unwrap();
+        let config = Config::new(&base).with_tpm_roots(tpm_roots);
+        let state = AppState::open(&dir.path().join("emulator.sqlite"), &tenants, config).unwrap();
+        let (tls, ca_file) =
+            tenant_emulator::tls::server_config(&state, &dir.path().join("tls")).unwrap();
+        let router = tenant_emulator::app(state.clone());
+        listener.set_nonblocking(true).unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        tokio::spawn(tenant_emulator::serve::serve(
+            listener,
+            router,
+            Some(tls),
+            tenant_emulator::serve::Limits::default(),
+        ));
+        (
+            Emulator {
+                base,
+                state,
+                _dir: dir,
+            },
+            ca_file,
+        )
+    }
+
+    /// The tenant's device object.
+    pub fn device(&self, device_id: &str) -> Option<tenant_emulator::db::Device> {
+        tenant_emulator::db::device(&self.state.db(), device_id).unwrap()
+    }
+
+    /// Make the tenant require attested keys (tenant file `require_attestation`).
+    pub fn require_attestation(&self) {
+        self.state
+            .db()
+            .execute("UPDATE attestation_policy SET required = 1", [])
+            .unwrap();
+    }
+}
