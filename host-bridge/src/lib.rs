@@ -18,6 +18,7 @@ pub mod http;
 pub mod join;
 pub mod keys;
 pub mod mdm;
+pub mod prt;
 pub mod registration;
 pub mod scripted;
 pub mod secret;

@@ -113,6 +113,7 @@ fn joined_status() -> DeviceStatus {
             key_srv_id: "urn:ms-drs:enterpriseregistration.windows.net".into(),
         }),
         mdm: None,
+        sso: None,
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod attest;
 pub mod bench;
 pub mod keys;
+pub mod session;
 pub mod srk;
 
 use std::str::FromStr;
@@ -171,6 +172,17 @@ impl KeyProvider for TpmKeyProvider {
 
     fn tpm_tcti(&self) -> Option<String> {
         Some(self.tpm.tcti().to_string())
+    }
+
+    fn import_session_key(
+        &self,
+        key: cxh_wire::prt_crypto::Key32,
+    ) -> Result<Box<dyn crate::keys::SessionKey>, KeyError> {
+        Ok(Box::new(session::import_session_key(&self.tpm, key)?))
+    }
+
+    fn load_session_key(&self, blob: &[u8]) -> Result<Box<dyn crate::keys::SessionKey>, KeyError> {
+        Ok(Box::new(session::load_session_key(&self.tpm, blob)?))
     }
 
     fn attest_transport_key(
