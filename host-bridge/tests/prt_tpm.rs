@@ -15,7 +15,10 @@ use rsa::Oaep;
 use support::swtpm::{unreachable_tcti, Swtpm};
 
 fn vectors() -> serde_json::Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/wire/tests/fixtures/prt-vectors.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/wire/tests/fixtures/prt-vectors.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -43,7 +46,10 @@ fn a_tpm_held_session_key_derives_the_golden_kdf_v1_and_v2_keys() {
         hex_of(&v, "kdf_v1_derived_key_hex")
     );
     assert_eq!(
-        imported.derive(&hex_of(&v, "kdf_v2_context_hex")).unwrap().to_vec(),
+        imported
+            .derive(&hex_of(&v, "kdf_v2_context_hex"))
+            .unwrap()
+            .to_vec(),
         hex_of(&v, "kdf_v2_derived_key_hex")
     );
     // The persisted blob is the TPM-wrapped object: the key is not in it, and it reloads.
@@ -70,15 +76,28 @@ fn the_transport_key_unwraps_the_session_key_inside_the_tpm_and_refuses_others()
     let wrap = |to: &dyn host_bridge::keys::ProviderKey| {
         let encrypted = to
             .public_key()
-            .encrypt(&mut rand::rngs::OsRng, Oaep::new::<sha1::Sha1>(), &session_key)
+            .encrypt(
+                &mut rand::rngs::OsRng,
+                Oaep::new::<sha1::Sha1>(),
+                &session_key,
+            )
             .unwrap();
         session_key_jwe(&encrypted, &session_key, &[7u8; 12])
     };
-    let session = unwrap_session_key(&provider, transport.as_ref(), &wrap(transport.as_ref())).unwrap();
+    let session =
+        unwrap_session_key(&provider, transport.as_ref(), &wrap(transport.as_ref())).unwrap();
     assert!(session.tpm_held());
-    let jwe = encrypt_response(&session_key, &[1u8; 24], &[2u8; 12], br#"{"token_type":"Bearer","expires_in":"60","access_token":"tok"}"#);
+    let jwe = encrypt_response(
+        &session_key,
+        &[1u8; 24],
+        &[2u8; 12],
+        br#"{"token_type":"Bearer","expires_in":"60","access_token":"tok"}"#,
+    );
     assert_eq!(
-        decrypt_answer(session.as_ref(), &jwe).unwrap().access_token.as_deref(),
+        decrypt_answer(session.as_ref(), &jwe)
+            .unwrap()
+            .access_token
+            .as_deref(),
         Some("tok")
     );
     // A tampered answer fails its GCM tag.
@@ -103,7 +122,9 @@ fn the_auto_logon_buffer_decrypts_with_oaep_sha256_in_the_tpm() {
     let provider = TpmKeyProvider::new(&tpm.tcti()).unwrap();
     let transport = provider.create_key(KeyPurpose::Transport).unwrap();
     let ciphertext = host_bridge::autologon::encrypt(transport.public_key(), b"Pa55-word").unwrap();
-    let plain = transport.decrypt_oaep(&ciphertext, OaepHash::Sha256).unwrap();
+    let plain = transport
+        .decrypt_oaep(&ciphertext, OaepHash::Sha256)
+        .unwrap();
     assert_eq!(plain.as_slice(), b"Pa55-word");
     assert!(transport.decrypt_oaep(&ciphertext, OaepHash::Sha1).is_err());
 }
