@@ -71,6 +71,14 @@ enum PrtCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Time each TPM operation of the PRT path (median of several rounds).
+    Bench {
+        /// TCTI of the TPM [default: $TPM2TOOLS_TCTI, else $TCTI, else device:/dev/tpmrm0]
+        #[arg(long)]
+        tpm_tcti: Option<String>,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
     /// Renew a PRT now (session-key signed).
     Renew {
         #[command(flatten)]
@@ -333,6 +341,14 @@ async fn main() -> Result<()> {
                     println!("{}", serde_json::to_string_pretty(&summaries)?);
                 } else {
                     print!("{}", host_bridge::prt::cli::render(&summaries));
+                }
+                Ok(())
+            }
+            PrtCommand::Bench { tpm_tcti, rounds } => {
+                let tcti = tpm_tcti.unwrap_or_else(host_bridge::tpm::default_tcti);
+                let tpm = host_bridge::tpm::Tpm::new(&tcti)?;
+                for (step, ms) in host_bridge::tpm::bench_prt::run(&tpm, rounds)? {
+                    println!("timing {step} {ms:.1}");
                 }
                 Ok(())
             }

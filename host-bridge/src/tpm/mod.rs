@@ -11,6 +11,7 @@
 
 pub mod attest;
 pub mod bench;
+pub mod bench_prt;
 pub mod keys;
 pub mod session;
 pub mod srk;
