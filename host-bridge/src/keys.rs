@@ -10,10 +10,12 @@
 use std::fmt;
 
 use cxh_wire::key_attestation::KeyAttestation;
+use cxh_wire::prt_crypto::{derive_key, Key32};
+use zeroize::Zeroizing;
 
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rsa::traits::PublicKeyParts;
-use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use rsa::{Oaep, Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use thiserror::Error;
@@ -84,6 +86,70 @@ pub enum KeyError {
     },
     #[error("the keys could not be attested: {0}")]
     Attestation(String),
+    #[error("decrypting with the {purpose} key failed: {reason}")]
+    Decrypt {
+        purpose: &'static str,
+        reason: String,
+    },
+    #[error("the PRT session key cannot be {action}: {reason}")]
+    SessionKey {
+        action: &'static str,
+        reason: String,
+    },
+}
+
+/// The OAEP hash (and MGF1 hash) of an RSA decryption: SHA-1 for the PRT session key (the wire
+/// format says RSA-OAEP), SHA-256 for the automatic sign-in buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OaepHash {
+    Sha1,
+    Sha256,
+}
+
+/// The PRT session key as a provider holds it: only derived keys come out
+/// (`HMAC-SHA256(session key, kdf_fixed_input(context))`, the SP800-108 KDF block).
+pub trait SessionKey: Send + Sync + fmt::Debug {
+    /// One derived key for `context` (the KDF v1 or v2 context).
+    fn derive(&self, context: &[u8]) -> Result<Key32, KeyError>;
+    /// The persisted form (TPM: the wrapped HMAC key object; software: the raw key, 0600).
+    fn to_blob(&self) -> Result<Vec<u8>, KeyError>;
+    /// Whether the key is held by a TPM (never in process memory after the import).
+    fn tpm_held(&self) -> bool;
+}
+
+/// A session key in process memory (software keys only, by the key-protection policy).
+pub struct SoftwareSessionKey(Key32);
+
+impl fmt::Debug for SoftwareSessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SoftwareSessionKey(<redacted>)")
+    }
+}
+
+impl SessionKey for SoftwareSessionKey {
+    fn derive(&self, context: &[u8]) -> Result<Key32, KeyError> {
+        Ok(derive_key(self.0.as_ref(), context))
+    }
+
+    fn to_blob(&self) -> Result<Vec<u8>, KeyError> {
+        Ok(self.0.to_vec())
+    }
+
+    fn tpm_held(&self) -> bool {
+        false
+    }
+}
+
+/// Load a software session key from its 32-byte blob.
+pub fn software_session_key(blob: &[u8]) -> Result<Box<dyn SessionKey>, KeyError> {
+    let key: [u8; 32] = blob.try_into().map_err(|_| KeyError::SessionKey {
+        action: "loaded",
+        reason: format!(
+            "a software session key has 32 bytes, this one {}",
+            blob.len()
+        ),
+    })?;
+    Ok(Box::new(SoftwareSessionKey(Zeroizing::new(key))))
 }
 
 /// One key held by a provider. Signing goes through here; the private key is never handed out.
@@ -95,6 +161,12 @@ pub trait ProviderKey: Send + Sync + fmt::Debug {
     fn sign_sha256_digest(&self, digest: &[u8]) -> Result<Vec<u8>, KeyError>;
     /// The opaque form persisted in the machine store (TPM: a wrapped key; software: PKCS#8).
     fn to_blob(&self) -> Result<Vec<u8>, KeyError>;
+    /// RSA-OAEP decryption (empty label) inside the provider (TPM2_RSA_Decrypt in a TPM).
+    fn decrypt_oaep(
+        &self,
+        ciphertext: &[u8],
+        hash: OaepHash,
+    ) -> Result<Zeroizing<Vec<u8>>, KeyError>;
 }
 
 /// A key storage provider.
@@ -144,6 +216,15 @@ pub trait KeyProvider: Send + Sync {
     /// The TCTI of the TPM holding the keys (TPM providers only).
     fn tpm_tcti(&self) -> Option<String> {
         None
+    }
+    /// Take a freshly unwrapped PRT session key into the provider's keeping (a TPM imports it
+    /// as an HMAC key object under the SRK). `key` is wiped when this returns.
+    fn import_session_key(&self, key: Key32) -> Result<Box<dyn SessionKey>, KeyError> {
+        Ok(Box::new(SoftwareSessionKey(key)))
+    }
+    /// Load a session key from [`SessionKey::to_blob`].
+    fn load_session_key(&self, blob: &[u8]) -> Result<Box<dyn SessionKey>, KeyError> {
+        software_session_key(blob)
     }
 }
 
@@ -286,6 +367,24 @@ impl ProviderKey for SoftwareKey {
             reason: e.to_string(),
         })?;
         Ok(document.as_bytes().to_vec())
+    }
+
+    fn decrypt_oaep(
+        &self,
+        ciphertext: &[u8],
+        hash: OaepHash,
+    ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        let padding = match hash {
+            OaepHash::Sha1 => Oaep::new::<sha1::Sha1>(),
+            OaepHash::Sha256 => Oaep::new::<Sha256>(),
+        };
+        self.private
+            .decrypt(padding, ciphertext)
+            .map(Zeroizing::new)
+            .map_err(|e| KeyError::Decrypt {
+                purpose: self.purpose.as_str(),
+                reason: e.to_string(),
+            })
     }
 }
 

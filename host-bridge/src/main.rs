@@ -45,6 +45,95 @@ enum Command {
     TpmBench(TpmBenchArgs),
     /// Retry the MDM enrollment of a joined device (signs in for the MDM app; password on stdin).
     MdmEnroll(MdmEnrollArgs),
+    /// First sign-in after the join: get the user's PRT (password read from stdin).
+    SignIn(SignInArgs),
+    /// OOBE automatic sign-in: get the PRT with the buffer the join prepared, then remove it.
+    Logon(PrtTargetArgs),
+    /// The Primary Refresh Token: show its state (no secrets) or renew it.
+    Prt {
+        #[command(subcommand)]
+        command: PrtCommand,
+    },
+    /// A token for an app through the PRT, silently (exit 4 when interaction is required).
+    Token(TokenArgs),
+}
+
+#[derive(Subcommand)]
+enum PrtCommand {
+    /// Show every user's PRT metadata.
+    Show {
+        #[arg(long)]
+        state_dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Time each TPM operation of the PRT path (median of several rounds).
+    Bench {
+        /// TCTI of the TPM [default: $TPM2TOOLS_TCTI, else $TCTI, else device:/dev/tpmrm0]
+        #[arg(long)]
+        tpm_tcti: Option<String>,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
+    /// Renew a PRT now (session-key signed).
+    Renew {
+        #[command(flatten)]
+        target: PrtTargetArgs,
+        #[arg(long)]
+        username: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct PrtTargetArgs {
+    #[arg(long)]
+    state_dir: PathBuf,
+    /// TCTI of the TPM [default: the one recorded at join time]
+    #[arg(long)]
+    tpm_tcti: Option<String>,
+    /// Extra CA bundle (PEM) to trust for the authority.
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+}
+
+impl PrtTargetArgs {
+    fn target(&self) -> host_bridge::prt::cli::Target<'_> {
+        host_bridge::prt::cli::Target {
+            state_dir: &self.state_dir,
+            tpm_tcti: self.tpm_tcti.as_deref(),
+            ca_file: self.ca_file.as_deref(),
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct SignInArgs {
+    #[command(flatten)]
+    target: PrtTargetArgs,
+    #[arg(long)]
+    username: String,
+    /// Read the password from the first line of stdin (required: never on the command line).
+    #[arg(long, required = true)]
+    password_stdin: bool,
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    #[command(flatten)]
+    target: PrtTargetArgs,
+    #[arg(long)]
+    client_id: String,
+    #[arg(
+        long,
+        conflicts_with = "resource",
+        required_unless_present = "resource"
+    )]
+    scope: Option<String>,
+    #[arg(long)]
+    resource: Option<String>,
+    /// The user [default: the one who joined]
+    #[arg(long)]
+    username: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -243,6 +332,74 @@ async fn main() -> Result<()> {
         Command::Join(args) => join(args).await,
         Command::TpmBench(args) => tpm_bench(args),
         Command::MdmEnroll(args) => mdm_enroll(args).await,
+        Command::SignIn(args) => {
+            let password = read_password_from_stdin()?;
+            let summary = host_bridge::prt::cli::sign_in(
+                &args.target.target(),
+                &args.username,
+                password.expose(),
+            )
+            .await?;
+            print!("{}", host_bridge::prt::cli::render(&[summary]));
+            Ok(())
+        }
+        Command::Logon(args) => {
+            let summary = host_bridge::prt::cli::logon(&args.target()).await?;
+            print!("{}", host_bridge::prt::cli::render(&[summary]));
+            Ok(())
+        }
+        Command::Prt { command } => match command {
+            PrtCommand::Show { state_dir, json } => {
+                let summaries = host_bridge::prt::cli::show(&state_dir);
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&summaries)?);
+                } else {
+                    print!("{}", host_bridge::prt::cli::render(&summaries));
+                }
+                Ok(())
+            }
+            PrtCommand::Bench { tpm_tcti, rounds } => {
+                let tcti = tpm_tcti.unwrap_or_else(host_bridge::tpm::default_tcti);
+                let tpm = host_bridge::tpm::Tpm::new(&tcti)?;
+                for (step, ms) in host_bridge::tpm::bench_prt::run(&tpm, rounds)? {
+                    println!("timing {step} {ms:.1}");
+                }
+                Ok(())
+            }
+            PrtCommand::Renew { target, username } => {
+                let summary =
+                    host_bridge::prt::cli::renew(&target.target(), username.as_deref()).await?;
+                print!("{}", host_bridge::prt::cli::render(&[summary]));
+                Ok(())
+            }
+        },
+        Command::Token(args) => {
+            let audience = match (&args.scope, &args.resource) {
+                (Some(scope), _) => host_bridge::prt::client::Audience::Scope(scope.clone()),
+                (None, Some(resource)) => {
+                    host_bridge::prt::client::Audience::Resource(resource.clone())
+                }
+                (None, None) => bail!("--scope or --resource is required"),
+            };
+            let result = host_bridge::prt::cli::token(
+                &args.target.target(),
+                args.username.as_deref(),
+                &args.client_id,
+                &audience,
+            )
+            .await;
+            match result {
+                Ok(token) => {
+                    println!("{token}");
+                    Ok(())
+                }
+                Err(e) if e.interaction_required() => {
+                    eprintln!("error: interaction required: {e}");
+                    std::process::exit(host_bridge::prt::cli::EXIT_INTERACTION_REQUIRED);
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
     }
 }
 

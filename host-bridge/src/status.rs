@@ -33,6 +33,53 @@ pub struct DeviceStatus {
     /// A registration whose outcome was never learnt: the device may exist in the tenant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_registration: Option<crate::journal::PendingRegistration>,
+    /// Seed 004's SSO State: the PRT of the user who joined (or of the first who signed in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sso: Option<SsoState>,
+}
+
+/// The PRT facts `dsregcmd /status` shows under "SSO State" (never the PRT itself).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SsoState {
+    pub upn: String,
+    pub azure_ad_prt: bool,
+    pub azure_ad_prt_update_time: String,
+    /// The earlier of the lifetime and the 14-day sliding window.
+    pub azure_ad_prt_expiry_time: String,
+    pub azure_ad_prt_authority: String,
+    /// A federated user's PRT (obtained through the STS).
+    pub enterprise_prt: bool,
+    /// Whether the session key is a TPM object (software keys: it sits in a 0600 file).
+    pub session_key_tpm_held: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prt_error: Option<String>,
+}
+
+fn sso_state(store: &MachineStore, info: &JoinInfo) -> Option<SsoState> {
+    let records = crate::prt::store::list(store);
+    let record = records
+        .iter()
+        .find(|r| r.upn.eq_ignore_ascii_case(&info.user.upn))
+        .or(records.first())?;
+    let now = crate::prt::now_unix();
+    let expiry = record
+        .expires_at
+        .min(record.updated_at + cxh_wire::prt::PRT_SLIDING_WINDOW_SECS);
+    let prt_error = record
+        .dead_reason
+        .clone()
+        .or_else(|| (now >= expiry).then(|| "expired".to_string()));
+    let alive = record.prt.is_some() && prt_error.is_none();
+    Some(SsoState {
+        upn: record.upn.clone(),
+        azure_ad_prt: alive,
+        azure_ad_prt_update_time: format_utc(record.updated_at),
+        azure_ad_prt_expiry_time: format_utc(expiry),
+        azure_ad_prt_authority: format!("{}/{}", record.authority, record.tenant_id),
+        enterprise_prt: alive && record.federated,
+        session_key_tpm_held: record.session_key_tpm_held,
+        prt_error,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -130,6 +177,7 @@ pub fn collect_at(
             tenant: None,
             mdm: None,
             pending_registration: crate::journal::load(store),
+            sso: None,
         });
     };
     Ok(DeviceStatus {
@@ -144,6 +192,7 @@ pub fn collect_at(
         tenant: Some(tenant_details(&info)),
         mdm: mdm_details(store),
         pending_registration: crate::journal::load(store),
+        sso: sso_state(store, &info),
     })
 }
 
@@ -348,7 +397,24 @@ pub fn render_text(status: &DeviceStatus) -> String {
         field(&mut out, "StartedAt", &pending.started_at);
         field(&mut out, "JoinEndpoint", &pending.join_endpoint);
     }
+    if let Some(sso) = &status.sso {
+        out.push('\n');
+        render_sso(&mut out, sso);
+    }
     out
+}
+
+fn render_sso(out: &mut String, sso: &SsoState) {
+    section(out, "SSO State");
+    field(out, "AzureAdPrt", yes_no(sso.azure_ad_prt));
+    field(out, "AzureAdPrtUpdateTime", &sso.azure_ad_prt_update_time);
+    field(out, "AzureAdPrtExpiryTime", &sso.azure_ad_prt_expiry_time);
+    field(out, "AzureAdPrtAuthority", &sso.azure_ad_prt_authority);
+    field(out, "EnterprisePrt", yes_no(sso.enterprise_prt));
+    field(out, "SessionKeyTpmHeld", yes_no(sso.session_key_tpm_held));
+    if let Some(error) = &sso.prt_error {
+        field(out, "AzureAdPrtError", error);
+    }
 }
 
 fn render_mdm(out: &mut String, mdm: &MdmDetails) {

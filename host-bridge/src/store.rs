@@ -312,6 +312,8 @@ impl MachineStore {
         fs::rename(&join, &doomed).map_err(io_error("cannot move away", &join))?;
         sync_dir(&self.root)?;
         fs::remove_dir_all(&doomed).map_err(io_error("cannot remove", &doomed))?;
+        // The users' PRTs were bound to this join's keys: they go with it.
+        crate::prt::store::remove_all(self);
         Ok(true)
     }
 

@@ -118,6 +118,7 @@ fn joined_status() -> DeviceStatus {
         }),
         mdm: None,
         pending_registration: None,
+        sso: None,
     }
 }
 

@@ -303,6 +303,19 @@ impl ProviderKey for TpmKey {
             reason: e.to_string(),
         })
     }
+
+    fn decrypt_oaep(
+        &self,
+        ciphertext: &[u8],
+        hash: crate::keys::OaepHash,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, KeyError> {
+        super::session::rsa_decrypt_oaep(&self.tpm, &self.blob, ciphertext, hash).map_err(|e| {
+            KeyError::Decrypt {
+                purpose: self.purpose.as_str(),
+                reason: e.to_string(),
+            }
+        })
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@
 pub mod attest;
 pub mod bench;
 pub mod ek;
+pub mod bench_prt;
 pub mod keys;
+pub mod session;
 pub mod srk;
 
 use std::str::FromStr;
@@ -187,6 +189,17 @@ impl KeyProvider for TpmKeyProvider {
                 .map_err(|e| KeyError::Attestation(e.to_string()))?,
             ak_blob: ak.to_bytes().map_err(attestation_error)?,
         }))
+    }
+
+    fn import_session_key(
+        &self,
+        key: cxh_wire::prt_crypto::Key32,
+    ) -> Result<Box<dyn crate::keys::SessionKey>, KeyError> {
+        Ok(Box::new(session::import_session_key(&self.tpm, key)?))
+    }
+
+    fn load_session_key(&self, blob: &[u8]) -> Result<Box<dyn crate::keys::SessionKey>, KeyError> {
+        Ok(Box::new(session::load_session_key(&self.tpm, blob)?))
     }
 
     fn activate_credential(

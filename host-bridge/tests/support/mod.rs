@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 pub mod emulator;
+pub mod prt;
 pub mod swtpm;
 
 use std::str::FromStr;
@@ -75,6 +76,7 @@ pub struct FakeCloud {
     pub registrations: Mutex<Vec<(String, RegistrationRequest)>>,
     pub discovery_hits: AtomicUsize,
     pub deletes: Mutex<Vec<String>>,
+    pub prt: prt::PrtFake,
 }
 
 fn now() -> i64 {
@@ -103,6 +105,7 @@ impl FakeCloud {
             registrations: Mutex::new(Vec::new()),
             discovery_hits: AtomicUsize::new(0),
             deletes: Mutex::new(Vec::new()),
+            prt: prt::PrtFake::default(),
         });
         let app = Router::new()
             .route(
@@ -291,6 +294,11 @@ async fn token(
     Form(form): Form<std::collections::HashMap<String, String>>,
 ) -> Response {
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    match field("grant_type") {
+        cxh_wire::prt::GRANT_SRV_CHALLENGE => return cloud.prt.nonce(),
+        cxh_wire::prt::GRANT_JWT_BEARER => return cloud.prt.jwt_bearer(field("request")),
+        _ => {}
+    }
     let ok = field("grant_type") == "password"
         && field("client_id") == DRS_CLIENT_ID
         && field("resource") == DRS_RESOURCE_ID

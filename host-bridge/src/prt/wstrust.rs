@@ -1,0 +1,172 @@
+//! A federated user's SAML 1.1 assertion (seed 003: how a federated PRT is obtained): the user
+//! realm (`api-version=1.0`) names the STS's WS-Trust 1.3 `usernamemixed` endpoint; a SOAP 1.2
+//! RST with a UsernameToken, AppliesTo `urn:federation:MicrosoftOnline`, bearer key type, gets
+//! an RSTR whose `RequestedSecurityToken` holds the assertion, taken byte for byte (it is
+//! signed).
+
+use cxh_wire::realm::{AccountType, UserRealmV1};
+use zeroize::Zeroizing;
+
+use super::PrtError;
+
+const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
+const WSA_NS: &str = "http://www.w3.org/2005/08/addressing";
+const WSSE_NS: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+const WSU_NS: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
+const WST13_NS: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512";
+const WSP_NS: &str = "http://schemas.xmlsoap.org/ws/2004/09/policy";
+const RST_ISSUE_13: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue";
+const REQUEST_TYPE_ISSUE_13: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue";
+const KEY_TYPE_BEARER_13: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Bearer";
+const PASSWORD_TEXT: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText";
+/// The audience Microsoft Online's STS relying party has.
+pub const MICROSOFT_ONLINE_URN: &str = "urn:federation:MicrosoftOnline";
+
+/// The user's realm at the authority (`api-version=1.0`).
+pub async fn user_realm(
+    http: &reqwest::Client,
+    authority: &str,
+    upn: &str,
+) -> Result<UserRealmV1, PrtError> {
+    let url = format!("{authority}/common/userrealm/");
+    let response = http
+        .get(&url)
+        .query(&[("user", upn), ("api-version", "1.0")])
+        .send()
+        .await
+        .map_err(|e| PrtError::Network(format!("{url}: {e}")))?;
+    if !response.status().is_success() {
+        return Err(PrtError::BadResponse(format!(
+            "user realm: HTTP {}",
+            response.status()
+        )));
+    }
+    response
+        .json()
+        .await
+        .map_err(|e| PrtError::BadResponse(format!("user realm: {e}")))
+}
+
+/// The `usernamemixed` endpoint of a federated realm, `None` for a managed one.
+pub fn active_endpoint(realm: &UserRealmV1) -> Result<Option<String>, PrtError> {
+    match realm.account_type {
+        AccountType::Federated => realm
+            .federation_active_auth_url
+            .clone()
+            .map(Some)
+            .ok_or_else(|| {
+                PrtError::BadResponse("a federated realm without an STS endpoint".into())
+            }),
+        _ => Ok(None),
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn iso(t: time::OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// The RST (it holds the password: wiped when dropped).
+fn rst(endpoint: &str, username: &str, password: &str) -> Zeroizing<String> {
+    let id = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+    let now = time::OffsetDateTime::now_utc();
+    Zeroizing::new(format!(
+        "<s:Envelope xmlns:s=\"{SOAP12_NS}\" xmlns:wsa=\"{WSA_NS}\" xmlns:wsu=\"{WSU_NS}\">\
+<s:Header><wsa:Action s:mustUnderstand=\"1\">{RST_ISSUE_13}</wsa:Action>\
+<wsa:MessageID>{id}</wsa:MessageID>\
+<wsa:ReplyTo><wsa:Address>http://www.w3.org/2005/08/addressing/anonymous</wsa:Address></wsa:ReplyTo>\
+<wsa:To s:mustUnderstand=\"1\">{to}</wsa:To>\
+<wsse:Security s:mustUnderstand=\"1\" xmlns:wsse=\"{WSSE_NS}\">\
+<wsu:Timestamp wsu:Id=\"_0\"><wsu:Created>{created}</wsu:Created><wsu:Expires>{expires}</wsu:Expires></wsu:Timestamp>\
+<wsse:UsernameToken wsu:Id=\"uuid-{id}\"><wsse:Username>{user}</wsse:Username>\
+<wsse:Password Type=\"{PASSWORD_TEXT}\">{password}</wsse:Password></wsse:UsernameToken></wsse:Security></s:Header>\
+<s:Body><wst:RequestSecurityToken xmlns:wst=\"{WST13_NS}\"><wsp:AppliesTo xmlns:wsp=\"{WSP_NS}\">\
+<wsa:EndpointReference><wsa:Address>{MICROSOFT_ONLINE_URN}</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>\
+<wst:KeyType>{KEY_TYPE_BEARER_13}</wst:KeyType><wst:RequestType>{REQUEST_TYPE_ISSUE_13}</wst:RequestType>\
+</wst:RequestSecurityToken></s:Body></s:Envelope>",
+        to = escape(endpoint),
+        created = iso(now),
+        expires = iso(now + time::Duration::minutes(10)),
+        user = escape(username),
+        password = escape(password),
+    ))
+}
+
+/// The assertion inside the RSTR, byte for byte; a SOAP fault's reason otherwise.
+pub fn assertion_of(rstr: &str) -> Result<String, PrtError> {
+    let doc = roxmltree::Document::parse(rstr)
+        .map_err(|e| PrtError::Sts(format!("the answer is not XML: {e}")))?;
+    let is = |n: &roxmltree::Node, ns: &str, name: &str| {
+        n.is_element() && n.tag_name().name() == name && n.tag_name().namespace() == Some(ns)
+    };
+    if let Some(fault) = doc.descendants().find(|n| is(n, SOAP12_NS, "Fault")) {
+        let reason = fault
+            .descendants()
+            .find(|n| is(n, SOAP12_NS, "Text"))
+            .and_then(|n| n.text())
+            .unwrap_or("a SOAP fault");
+        return Err(PrtError::Sts(reason.to_string()));
+    }
+    let requested = doc
+        .descendants()
+        .find(|n| is(n, WST13_NS, "RequestedSecurityToken"))
+        .ok_or_else(|| PrtError::Sts("no RequestedSecurityToken in the answer".into()))?;
+    let assertion = requested
+        .children()
+        .find(|n| n.is_element() && n.tag_name().name() == "Assertion")
+        .ok_or_else(|| PrtError::Sts("no SAML assertion in the answer".into()))?;
+    Ok(rstr[assertion.range()].to_string())
+}
+
+/// Ask the STS for the user's assertion for Microsoft Online.
+pub async fn saml_assertion(
+    http: &reqwest::Client,
+    endpoint: &str,
+    username: &str,
+    password: &str,
+) -> Result<String, PrtError> {
+    let body = rst(endpoint, username, password);
+    let response = http
+        .post(endpoint)
+        .header("Content-Type", "application/soap+xml; charset=utf-8")
+        .body(body.as_bytes().to_vec())
+        .send()
+        .await
+        .map_err(|e| PrtError::Network(format!("{endpoint}: {e}")))?;
+    let text = response
+        .text()
+        .await
+        .map_err(|e| PrtError::Network(format!("{endpoint}: {e}")))?;
+    assertion_of(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rst_escapes_its_input_and_a_fault_is_an_sts_error() {
+        let body = rst("http://sts/x", "a<b@c", "p&\"w");
+        assert!(body.contains("a&lt;b@c") && body.contains("p&amp;&quot;w"));
+        let fault = format!("<s:Envelope xmlns:s=\"{SOAP12_NS}\"><s:Body><s:Fault><s:Reason><s:Text>ID3242: bad password</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>");
+        assert!(matches!(assertion_of(&fault), Err(PrtError::Sts(r)) if r.contains("ID3242")));
+        let ok = format!("<s:Envelope xmlns:s=\"{SOAP12_NS}\"><s:Body><t:RSTR xmlns:t=\"{WST13_NS}\"><t:RequestedSecurityToken><saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:1.0:assertion\" A=\"1\"/></t:RequestedSecurityToken></t:RSTR></s:Body></s:Envelope>");
+        assert!(assertion_of(&ok).unwrap().starts_with("<saml:Assertion"));
+    }
+}
