@@ -53,6 +53,9 @@ pub enum AuthorityError {
     /// A federation or second-factor refusal, already in its AADSTS shape.
     #[error("{}", .0.error_description)]
     Federation(Box<OAuthError>),
+    /// A token endpoint refusal (PRT protocol, lockout), already in its AADSTS shape.
+    #[error("{}", .0.error_description)]
+    Grant(Box<OAuthError>),
     #[error("internal error")]
     Internal(#[from] InternalError),
 }
@@ -117,7 +120,7 @@ impl AuthorityError {
                 aadsts::MFA_REQUIRED,
                 StatusCode::BAD_REQUEST,
             ),
-            Federation(_) => ("invalid_grant", 0, StatusCode::BAD_REQUEST),
+            Federation(_) | Grant(_) => ("invalid_grant", 0, StatusCode::BAD_REQUEST),
             Internal(_) => ("server_error", 0, StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -128,7 +131,7 @@ impl AuthorityError {
 
     /// The AADSTS body of this error, stamped with time and ids like ESTS does.
     pub fn body(&self) -> OAuthError {
-        if let AuthorityError::Federation(body) = self {
+        if let AuthorityError::Federation(body) | AuthorityError::Grant(body) = self {
             return (**body).clone();
         }
         let (error, code, _) = self.parts();

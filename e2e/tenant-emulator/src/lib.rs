@@ -54,6 +54,7 @@ impl AppState {
         let mut conn = db::open(db_path)?;
         db::seed(&mut conn, tenants)?;
         routes::mdm::store::init(&conn)?;
+        routes::token::store::init(&conn, tenants)?;
         federation::seed(&mut conn, tenants)?;
         let keys = SigningKeys::load_or_create(&conn)?;
         Ok(AppState {

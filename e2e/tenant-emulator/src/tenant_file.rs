@@ -52,6 +52,10 @@ pub struct TenantSpec {
     /// Refuse registrations whose transport key has no valid TPM attestation.
     #[serde(default)]
     pub require_attestation: bool,
+    /// Refuse session-key signatures made with KDF v1 (context = ctx alone); the tenant's
+    /// openid-configuration then lists the `kdf_ver2` capability (MS-OAPXBC).
+    #[serde(default)]
+    pub require_kdf_v2: bool,
     #[serde(default, rename = "user")]
     pub users: Vec<UserSpec>,
     /// The tenant's MDM application (Intune analogue); no MDM when absent.

@@ -18,8 +18,25 @@ pub const CLOCK_SKEW_SECS: u64 = cxh_wire::consts::CLOCK_SKEW_SECS;
 /// Scope of the delegated access tokens.
 const DELEGATED_SCOPE: &str = "user_impersonation";
 
+/// Seconds the emulator's clock runs ahead of the system clock (test hook only).
+static CLOCK_OFFSET_SECS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// The emulator's clock: the system time plus the offset the test hook set. Every expiry
+/// check (nonces, PRTs, tokens, codes, sessions, login contexts, SAML validity) reads this.
+/// The offset belongs to the process: one emulator process has one clock.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+        + CLOCK_OFFSET_SECS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Move the emulator's clock: `offset_secs` ahead of the system clock (0 resets it).
+pub fn set_clock_offset(offset_secs: i64) {
+    CLOCK_OFFSET_SECS.store(offset_secs, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How far the emulator's clock runs ahead of the system clock.
+pub fn clock_offset() -> i64 {
+    CLOCK_OFFSET_SECS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Sign claims with the authority key; the header names the key by `kid` and `x5t`.
@@ -116,12 +133,15 @@ pub fn access_token_claims(subject: &TokenSubject<'_>, resource: &str) -> Access
         appid: subject.client_id.to_string(),
         scp: DELEGATED_SCOPE.into(),
         amr: vec!["pwd".into()],
+        deviceid: None,
     }
 }
 
 /// The claims a resource server reads from a bearer token (id_token or access token).
 #[derive(Debug, Clone, Deserialize)]
 pub struct BearerClaims {
+    pub exp: i64,
+    pub nbf: i64,
     pub iss: String,
     pub aud: String,
     pub tid: String,
@@ -164,20 +184,28 @@ pub fn validate_bearer(
     if kid != keys.kid {
         return Err(TokenError::UnknownKey(kid));
     }
+    // exp/nbf are checked below against the emulator's clock ([`now`]), not the system's.
     let mut validation = Validation::new(Algorithm::RS256);
-    validation.leeway = CLOCK_SKEW_SECS;
-    validation.validate_nbf = true;
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
     validation.set_audience(audiences);
     validation.set_required_spec_claims(&["exp", "nbf", "aud", "iss"]);
-    jsonwebtoken::decode::<BearerClaims>(token, keys.decoding_key(), &validation)
+    let claims = jsonwebtoken::decode::<BearerClaims>(token, keys.decoding_key(), &validation)
         .map(|data| data.claims)
         .map_err(|e| match e.kind() {
             ErrorKind::InvalidSignature => TokenError::BadSignature,
-            ErrorKind::ExpiredSignature => TokenError::Expired,
-            ErrorKind::ImmatureSignature => TokenError::NotYetValid,
             ErrorKind::InvalidAudience => TokenError::BadAudience,
             _ => TokenError::Malformed(e.to_string()),
-        })
+        })?;
+    let skew = CLOCK_SKEW_SECS as i64;
+    let now = now();
+    if claims.exp + skew < now {
+        return Err(TokenError::Expired);
+    }
+    if claims.nbf - skew > now {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(claims)
 }
 
 #[cfg(test)]

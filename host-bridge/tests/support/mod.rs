@@ -186,6 +186,7 @@ impl FakeCloud {
             appid: DRS_CLIENT_ID.into(),
             scp: "user_impersonation".into(),
             amr: vec!["pwd".into()],
+            deviceid: None,
         })
     }
 

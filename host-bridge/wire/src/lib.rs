@@ -9,6 +9,8 @@
 //! - [`transport_key`]: the BCRYPT_RSAKEY_BLOB ("RSA1") encoding of the transport key;
 //! - [`key_attestation`]: `AttestationData`, the TPM's certification of the transport key.
 //! - [`mdm`]: MDM enrollment (MS-MDE2/XCEP/WSTEP) names and the terms-of-use contract.
+//! - [`prt`]: the Primary Refresh Token protocol (MS-OAPXBC); its cryptography in
+//!   [`prt_crypto`] (feature `crypto`, for the bridge and the emulator).
 //!
 //! The crate is dependency-light on purpose: it builds for wasm32 and native alike.
 
@@ -18,6 +20,9 @@ pub mod discovery;
 pub mod key_attestation;
 pub mod mdm;
 pub mod oidc;
+pub mod prt;
+#[cfg(feature = "crypto")]
+pub mod prt_crypto;
 pub mod realm;
 pub mod registration;
 pub mod transport_key;

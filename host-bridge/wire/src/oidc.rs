@@ -132,6 +132,9 @@ pub struct AccessTokenClaims {
     pub appid: String,
     pub scp: String,
     pub amr: Vec<String>,
+    /// The device the token was obtained through (tokens for apps through the PRT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deviceid: Option<String>,
 }
 
 /// Successful answer of `/{tenant}/oauth2/token` (v1 shape: numbers as strings, like ESTS).

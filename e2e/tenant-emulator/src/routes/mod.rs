@@ -1,12 +1,16 @@
 //! HTTP routes, one module per service; [`router`] assembles them.
 
 pub mod admin;
+pub mod admin_prt;
 pub mod drs;
 pub mod drs_request;
 pub mod mdm;
 pub mod oidc;
 pub mod realm;
+pub mod shared;
 pub mod silent;
+pub mod test_hooks;
+pub mod token;
 pub mod v2;
 pub mod wsfed;
 
@@ -35,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(realm::routes())
         .merge(wsfed::routes())
         .merge(drs::routes())
+        .merge(token::routes())
         .merge(admin::routes());
     if state.config().mdm_url.is_none() {
         router = router.merge(mdm::routes());
@@ -42,7 +47,9 @@ pub fn router(state: AppState) -> Router {
     if state.config().test_hooks {
         router = router
             .merge(wsfed::test_hook_routes())
-            .merge(admin::test_hook_routes());
+            .merge(admin::test_hook_routes())
+            .merge(admin_prt::routes())
+            .merge(test_hooks::routes());
     }
     if let Some(dir) = app_dir {
         router = router.nest_service(cxh_wire::consts::JOIN_WEB_APP_PATH, join_web_app(&dir));

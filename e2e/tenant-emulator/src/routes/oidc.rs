@@ -1,11 +1,12 @@
 //! The authority (login.microsoftonline.com analogue): OpenID configuration, JWKS,
-//! `authorize`, the CXH credential post `login`, and the token endpoint.
+//! `authorize` and the CXH credential post `login` (the token endpoint is `super::token`).
 //!
 //! Sign-in follows Windows: the join web app is the authority's sign-in UI. `authorize`
 //! records a login context and sends the browser to the join web app with `?sCtx=`; the app
 //! posts the credentials to `/common/login`, which answers with a redirect carrying the
 //! id_token in the fragment (or an error and the same `sCtx` to try again).
 
+use super::shared::{random_token, TenantScope};
 use crate::db::{self, AuthCode, Tenant, User};
 use crate::error::{html_escape, AuthorityError, InternalError};
 use crate::tokens::{self, TokenSubject};
@@ -16,14 +17,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use cxh_wire::consts::JOIN_WEB_APP_PATH;
-use cxh_wire::oidc::{
-    AuthorizeRequest, CxhLoginQuery, LoginForm, OpenIdConfiguration, TokenResponse,
-};
+use cxh_wire::oidc::{AuthorizeRequest, CxhLoginQuery, LoginForm, OpenIdConfiguration};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// A login context lives 15 minutes, an authorization code 10, a session 24 hours.
 const LOGIN_CONTEXT_SECS: i64 = 15 * 60;
@@ -33,8 +29,6 @@ const SESSION_SECS: i64 = 24 * 3600;
 const MAX_LOGIN_FAILURES: u32 = 10;
 /// The session cookie later silent (SSO) requests rely on.
 pub const SESSION_COOKIE: &str = "ESTSAUTH";
-/// Resource of a v1 token request that names none (Azure AD Graph, as ESTS defaults).
-const DEFAULT_RESOURCE: &str = "00000002-0000-0000-c000-000000000000";
 /// The out-of-band redirect URI native clients may use.
 const OOB_REDIRECT_URI: &str = "urn:ietf:wg:oauth:2.0:oob";
 
@@ -47,38 +41,6 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/discovery/keys", get(jwks))
         .route("/{tenant}/oauth2/authorize", get(authorize))
         .route("/common/login", post(login))
-        .route("/{tenant}/oauth2/token", post(token))
-        .route("/{tenant}/oauth2/v2.0/token", post(token))
-}
-
-/// The `{tenant}` path segment: `common` (any tenant) or one resolved tenant.
-pub(crate) enum TenantScope {
-    Common,
-    Tenant(Tenant),
-}
-
-impl TenantScope {
-    pub(crate) fn resolve(state: &AppState, segment: &str) -> Result<Self, AuthorityError> {
-        if segment.eq_ignore_ascii_case("common") || segment.eq_ignore_ascii_case("organizations") {
-            return Ok(TenantScope::Common);
-        }
-        db::tenant_by_id_or_domain(&state.db(), segment)?
-            .map(TenantScope::Tenant)
-            .ok_or_else(|| AuthorityError::TenantNotFound(segment.to_string()))
-    }
-
-    fn tenant_id(&self) -> Option<&str> {
-        match self {
-            TenantScope::Common => None,
-            TenantScope::Tenant(t) => Some(&t.id),
-        }
-    }
-
-    /// Whether a user may sign in through this scope.
-    fn admits(&self, user: &User) -> bool {
-        self.tenant_id()
-            .is_none_or(|id| id.eq_ignore_ascii_case(&user.tenant_id))
-    }
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -89,8 +51,12 @@ fn strings(items: &[&str]) -> Vec<String> {
 async fn openid_configuration(
     State(state): State<AppState>,
     Path(segment): Path<String>,
-) -> Result<Json<OpenIdConfiguration>, AuthorityError> {
+) -> Result<Json<serde_json::Value>, AuthorityError> {
     let scope = TenantScope::resolve(&state, &segment)?;
+    let kdf_v2 = match &scope {
+        TenantScope::Common => false,
+        TenantScope::Tenant(t) => super::token::store::kdf_v2_required(&state.db(), &t.id)?,
+    };
     let issuer = match &scope {
         TenantScope::Common => cxh_wire::consts::ISSUER_TEMPLATE.to_string(),
         TenantScope::Tenant(t) => cxh_wire::consts::issuer_for(&t.id),
@@ -100,7 +66,7 @@ async fn openid_configuration(
         TenantScope::Tenant(t) => t.id.clone(),
     };
     let base = format!("{}/{path}", state.config().public_url);
-    Ok(Json(OpenIdConfiguration {
+    let config = OpenIdConfiguration {
         authorization_endpoint: format!("{base}/oauth2/authorize"),
         token_endpoint: format!("{base}/oauth2/token"),
         token_endpoint_auth_methods_supported: strings(&["client_secret_post", "private_key_jwt"]),
@@ -137,7 +103,14 @@ async fn openid_configuration(
         check_session_iframe: format!("{base}/oauth2/checksession"),
         end_session_endpoint: format!("{base}/oauth2/logout"),
         userinfo_endpoint: format!("{base}/openid/userinfo"),
-    }))
+    };
+    let mut document =
+        serde_json::to_value(config).map_err(|e| InternalError::Encoding(e.to_string()))?;
+    // MS-OAPXBC: a tenant that requires KDF v2 says so in `capabilities`.
+    if kdf_v2 {
+        document["capabilities"] = serde_json::json!([cxh_wire::prt::CAPABILITY_KDF_V2]);
+    }
+    Ok(Json(document))
 }
 
 /// `GET /{tenant}/discovery/keys`: one key for all tenants, like the real service.
@@ -193,11 +166,6 @@ fn validate_authorize(state: &AppState, request: &AuthorizeRequest) -> Result<()
         "id_token" | "code" => Ok(()),
         other => Err(AuthorityError::UnsupportedResponseType(other.to_string())),
     }
-}
-
-fn random_token(bytes: usize) -> String {
-    let data: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
-    URL_SAFE_NO_PAD.encode(data)
 }
 
 /// `GET /{tenant}/oauth2/authorize`.
@@ -303,6 +271,8 @@ fn found(location: &str) -> Response {
 enum CredentialFailure {
     UnknownUser,
     WrongPassword,
+    /// Smart lockout: too many wrong passwords for this user, in any context.
+    Locked(AuthorityError),
 }
 
 /// `POST /common/login?cxhflow=…&cxhver=…&cxhplatform=…`.
@@ -386,8 +356,16 @@ fn check_credentials(
     let Some(user) = user.filter(scope_admits) else {
         return Ok(Err(CredentialFailure::UnknownUser));
     };
-    if !db::verify_password(&user.password_hash, password) {
-        return Ok(Err(CredentialFailure::WrongPassword));
+    // Smart lockout counts per user, across login contexts and grants.
+    match super::token::password::check_password(state, &user, password) {
+        Ok(()) => {}
+        Err(AuthorityError::InvalidCredentials) => {
+            return Ok(Err(CredentialFailure::WrongPassword))
+        }
+        Err(locked @ AuthorityError::Grant(_)) => {
+            return Ok(Err(CredentialFailure::Locked(locked)))
+        }
+        Err(other) => return Err(other),
     }
     let tenant = db::tenant_by_id(&state.db(), &user.tenant_id)?
         .ok_or_else(|| AuthorityError::TenantNotFound(user.tenant_id.clone()))?;
@@ -406,6 +384,7 @@ fn reject_credentials(
     let error = match failure {
         CredentialFailure::UnknownUser => AuthorityError::UserNotFound(login.to_string()),
         CredentialFailure::WrongPassword => AuthorityError::InvalidCredentials,
+        CredentialFailure::Locked(locked) => locked,
     };
     tracing::info!(failures, reason = %error, "sign-in failed");
     let body = error.body();
@@ -517,183 +496,4 @@ pub(crate) fn issue_code(
     };
     db::insert_auth_code(&state.db(), &code, &data)?;
     Ok(code)
-}
-
-/// `POST /{tenant}/oauth2/token` (form): password and authorization_code grants.
-async fn token(
-    State(state): State<AppState>,
-    Path(segment): Path<String>,
-    form: Result<Form<HashMap<String, String>>, FormRejection>,
-) -> Result<Json<TokenResponse>, AuthorityError> {
-    let Form(form) = form.map_err(|e| AuthorityError::InvalidRequest(e.body_text()))?;
-    let scope = TenantScope::resolve(&state, &segment)?;
-    let grant = required(&form, "grant_type")?;
-    let client_id = required(&form, "client_id")?;
-    if state.config().client(client_id).is_none() {
-        return Err(AuthorityError::UnknownClient(client_id.to_string()));
-    }
-    let grant = match grant {
-        "password" => password_grant(&state, &scope, &form)?,
-        "authorization_code" => code_grant(&state, &scope, &form, client_id)?,
-        super::wsfed::SAML11_BEARER => super::wsfed::saml_grant(&state, scope.tenant_id(), &form)?,
-        other => return Err(AuthorityError::UnsupportedGrant(other.to_string())),
-    };
-    issue_tokens(&state, &grant, client_id).map(Json)
-}
-
-pub(crate) fn required<'a>(
-    form: &'a HashMap<String, String>,
-    name: &str,
-) -> Result<&'a str, AuthorityError> {
-    form.get(name)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            AuthorityError::InvalidRequest(format!(
-                "the request body must contain the parameter '{name}'"
-            ))
-        })
-}
-
-/// Who a grant authenticated and for which resource.
-pub(crate) struct Grant {
-    pub(crate) user: User,
-    pub(crate) tenant: Tenant,
-    pub(crate) resource: String,
-    pub(crate) nonce: Option<String>,
-}
-
-/// v1 `resource`, or the resource named by a v2-style `scope` (`<resource>/.default`).
-pub(crate) fn requested_resource(form: &HashMap<String, String>) -> String {
-    if let Some(resource) = form.get("resource").filter(|r| !r.is_empty()) {
-        return resource.clone();
-    }
-    form.get("scope")
-        .and_then(|scope| {
-            scope
-                .split_whitespace()
-                .find(|s| s.contains('/') || s.starts_with("urn:"))
-                .map(|s| s.trim_end_matches("/.default").to_string())
-        })
-        .unwrap_or_else(|| DEFAULT_RESOURCE.to_string())
-}
-
-fn password_grant(
-    state: &AppState,
-    scope: &TenantScope,
-    form: &HashMap<String, String>,
-) -> Result<Grant, AuthorityError> {
-    let username = required(form, "username")?;
-    let password = required(form, "password")?;
-    let user = db::user_by_upn(&state.db(), username)?
-        .filter(|u| scope.admits(u))
-        .ok_or_else(|| AuthorityError::UserNotFound(username.to_string()))?;
-    if !db::verify_password(&user.password_hash, password) {
-        return Err(AuthorityError::InvalidCredentials);
-    }
-    let resource = requested_resource(form);
-    require_proven_factor(state, &user, &["pwd".to_string()], &resource)?;
-    let tenant = tenant_of(state, &user)?;
-    Ok(Grant {
-        user,
-        tenant,
-        resource,
-        nonce: None,
-    })
-}
-
-/// Refuse a non-interactive grant (ROPC, SAML bearer) for a user who has a second factor at
-/// the authority when `amr` does not show one was proven: AADSTS50076, as ESTS answers.
-pub(crate) fn require_proven_factor(
-    state: &AppState,
-    user: &User,
-    amr: &[String],
-    resource: &str,
-) -> Result<(), AuthorityError> {
-    if amr.iter().any(|m| m == "mfa") {
-        return Ok(());
-    }
-    if crate::federation::second_factor(&state.db(), &user.object_id)?.is_some() {
-        tracing::info!(upn = %user.upn, "non-interactive grant refused: second factor required");
-        return Err(AuthorityError::MfaRequired(resource.to_string()));
-    }
-    Ok(())
-}
-
-fn code_grant(
-    state: &AppState,
-    scope: &TenantScope,
-    form: &HashMap<String, String>,
-    client_id: &str,
-) -> Result<Grant, AuthorityError> {
-    let code = required(form, "code")?;
-    let redirect_uri = required(form, "redirect_uri")?;
-    let stored = db::take_auth_code(&state.db(), code)?.ok_or(AuthorityError::InvalidCode)?;
-    let valid = !stored.used
-        && stored.expires_at >= tokens::now()
-        && stored.client_id.eq_ignore_ascii_case(client_id)
-        && stored.redirect_uri == redirect_uri;
-    if !valid {
-        return Err(AuthorityError::InvalidCode);
-    }
-    let user = db::user_by_object_id(&state.db(), &stored.user_object_id)?
-        .filter(|u| scope.admits(u))
-        .ok_or(AuthorityError::InvalidCode)?;
-    let tenant = tenant_of(state, &user)?;
-    let resource = form
-        .get("resource")
-        .cloned()
-        .or(stored.resource)
-        .unwrap_or_else(|| requested_resource(form));
-    Ok(Grant {
-        user,
-        tenant,
-        resource,
-        nonce: stored.nonce,
-    })
-}
-
-pub(crate) fn tenant_of(state: &AppState, user: &User) -> Result<Tenant, AuthorityError> {
-    db::tenant_by_id(&state.db(), &user.tenant_id)?
-        .ok_or_else(|| AuthorityError::TenantNotFound(user.tenant_id.clone()))
-}
-
-fn issue_tokens(
-    state: &AppState,
-    grant: &Grant,
-    client_id: &str,
-) -> Result<TokenResponse, AuthorityError> {
-    let subject = TokenSubject {
-        user: &grant.user,
-        tenant: &grant.tenant,
-        client_id,
-    };
-    let access = tokens::access_token_claims(&subject, &grant.resource);
-    let access_token = tokens::sign(state.keys(), &access)?;
-    let id_token = tokens::sign(
-        state.keys(),
-        &tokens::id_token_claims(&subject, grant.nonce.clone()),
-    )?;
-    let refresh_token = random_token(64);
-    db::insert_refresh_token(
-        &state.db(),
-        &refresh_token,
-        &grant.user.object_id,
-        client_id,
-        &grant.resource,
-        access.iat,
-    )?;
-    let lifetime = tokens::TOKEN_LIFETIME_SECS.to_string();
-    Ok(TokenResponse {
-        token_type: "Bearer".into(),
-        scope: Some(access.scp.clone()),
-        expires_in: lifetime.clone(),
-        ext_expires_in: Some(lifetime),
-        expires_on: access.exp.to_string(),
-        not_before: access.nbf.to_string(),
-        resource: grant.resource.clone(),
-        access_token,
-        refresh_token: Some(refresh_token),
-        id_token: Some(id_token),
-    })
 }

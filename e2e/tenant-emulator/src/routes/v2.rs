@@ -9,7 +9,8 @@
 //! login page, second factors, federation), with a v2 id_token at the end (issuer
 //! `{authority}/{tenantid}/v2.0`, `ver` 2.0). The v2 token endpoint is routed in `oidc.rs`.
 
-use super::oidc::{self, TenantScope};
+use super::oidc;
+use super::shared::TenantScope;
 use crate::error::AuthorityError;
 use crate::AppState;
 use axum::extract::rejection::QueryRejection;

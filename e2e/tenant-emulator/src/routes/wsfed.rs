@@ -6,13 +6,14 @@
 //!   (by ImmutableID) signed in;
 //! - `POST /common/SAS/ProcessAuth`, ESTS's path for completing strong authentication: the
 //!   join web app posts the TOTP code (`request` = login context, `otc` = code);
-//! - the `urn:ietf:params:oauth:grant-type:saml1_1-bearer` token grant for non-interactive
-//!   clients that got their assertion from the STS's WS-Trust endpoint.
+//! - [`federated_user`], the assertion check the token endpoint's `saml1_1-bearer` grant
+//!   (`super::token::saml`) shares with `/login.srf`.
 //!
 //! amr follows what was done: `pwd`; `mfa` when a second factor was proven (here or at the
 //! STS, whose `authnmethodsreferences` claim is passed through); `fed` for federated sign-in.
 
-use super::oidc::{self, Grant, StoredAuthorize};
+use super::oidc::{self, StoredAuthorize};
+use super::shared::tenant_of;
 use crate::db::{self, User};
 use crate::error::{html_escape, AuthorityError, InternalError};
 use crate::federation::{self, CodeCheck};
@@ -24,15 +25,12 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::post;
 use axum::{Form, Router};
-use base64::Engine;
 use cxh_wire::consts::JOIN_WEB_APP_PATH;
 use cxh_wire::oidc::{aadsts, OAuthError};
 use cxh_wire::realm::{NameSpaceType, UserRealm};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// Grant type of a SAML 1.1 assertion exchanged at the token endpoint.
-pub const SAML11_BEARER: &str = "urn:ietf:params:oauth:grant-type:saml1_1-bearer";
 /// How long a password-verified sign-in waits for its code.
 const PENDING_SECS: i64 = 10 * 60;
 
@@ -133,7 +131,7 @@ impl FederationError {
     }
 
     /// As a token endpoint answer (JSON, 400).
-    fn into_json(self) -> AuthorityError {
+    pub(crate) fn into_json(self) -> AuthorityError {
         AuthorityError::Federation(Box::new(self.body()))
     }
 }
@@ -339,14 +337,14 @@ fn complete_federated(
     if let Some(challenge) = second_factor_challenge(state, ctx, stored, user, &amr)? {
         return Ok(challenge);
     }
-    let tenant = oidc::tenant_of(state, user)?;
+    let tenant = tenant_of(state, user)?;
     oidc::finish_sign_in(state, ctx, stored, user, &tenant, amr)
 }
 
-type FederatedUser = Result<(User, Vec<String>), FederationError>;
+pub(crate) type FederatedUser = Result<(User, Vec<String>), FederationError>;
 
 /// Verify the token against the trust of its issuer and find the synced user it names.
-fn federated_user(
+pub(crate) fn federated_user(
     state: &AppState,
     xml: &str,
     tenant_scope: Option<&str>,
@@ -441,7 +439,7 @@ fn verify_second_factor(
                 .map_err(|e| InternalError::Encoding(e.to_string()))?;
             let mut amr = pending.amr;
             amr.insert(1.min(amr.len()), "mfa".into());
-            let tenant = oidc::tenant_of(state, &user)?;
+            let tenant = tenant_of(state, &user)?;
             oidc::finish_sign_in(state, ctx, stored, &user, &tenant, amr)
         }
         CodeCheck::Wrong(left) => {
@@ -463,32 +461,6 @@ fn verify_second_factor(
             Ok(refuse(state, ctx, stored, FederationError::Locked))
         }
     }
-}
-
-/// The SAML 1.1 bearer grant: `assertion` is the base64 of the STS's assertion.
-pub(crate) fn saml_grant(
-    state: &AppState,
-    tenant_scope: Option<&str>,
-    form: &HashMap<String, String>,
-) -> Result<Grant, AuthorityError> {
-    let encoded = oidc::required(form, "assertion")?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded.trim()))
-        .map_err(|_| AuthorityError::InvalidRequest("assertion is not base64".into()))?;
-    let xml = String::from_utf8(bytes)
-        .map_err(|_| AuthorityError::InvalidRequest("assertion is not UTF-8".into()))?;
-    let (user, amr) =
-        federated_user(state, &xml, tenant_scope)?.map_err(FederationError::into_json)?;
-    let resource = oidc::requested_resource(form);
-    oidc::require_proven_factor(state, &user, &amr, &resource)?;
-    let tenant = oidc::tenant_of(state, &user)?;
-    Ok(Grant {
-        user,
-        tenant,
-        resource,
-        nonce: None,
-    })
 }
 
 /// Errors of this module as the authority renders them.

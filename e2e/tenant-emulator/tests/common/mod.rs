@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod prt_client;
+
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
