@@ -296,19 +296,25 @@ fn every_cli_option_has_help_text() {
             .unwrap();
         let help = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{command}: {help}");
-        let bare: Vec<&str> = help
-            .lines()
-            .map(str::trim)
-            .filter(|line| line.starts_with("--"))
-            .filter(|line| {
-                // "--flag <VALUE>  Help text": a bare option has nothing after its value name.
-                let words: Vec<&str> = line.split_whitespace().collect();
-                match words.as_slice() {
-                    [_] => true,
-                    [_, value] => value.starts_with('<'),
-                    _ => false,
-                }
+        // `--help` is the long form: each option's help is on the lines after it, so an
+        // option without help is followed by a blank line or the next option at once.
+        let lines: Vec<&str> = help.lines().map(str::trim).collect();
+        let bare: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| line.starts_with("--") && !line.starts_with("--help"))
+            .filter(|(index, line)| {
+                let inline = line.split_whitespace().count() > 2
+                    || (line.split_whitespace().count() == 2
+                        && !line
+                            .split_whitespace()
+                            .nth(1)
+                            .unwrap_or("")
+                            .starts_with('<'));
+                let next = lines.get(index + 1).copied().unwrap_or("");
+                !inline && (next.is_empty() || next.starts_with('-'))
             })
+            .map(|(_, line)| *line)
             .collect();
         assert!(bare.is_empty(), "{command} options without help: {bare:?}");
     }
