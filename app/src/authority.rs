@@ -83,6 +83,18 @@ pub fn realm_domain(upn: &str) -> Option<String> {
     (!local.is_empty() && labels_ok && !domain.contains(char::is_whitespace)).then_some(domain)
 }
 
+/// What is wrong with a typed username, checked in the page (the form has `novalidate`:
+/// the browser's own bubble would speak English whatever the UI language): nothing typed, or
+/// not an address with a domain.
+pub fn username_problem(upn: &str) -> Option<crate::i18n::Text> {
+    if upn.trim().is_empty() {
+        return Some(crate::i18n::Text::UpnRequired);
+    }
+    realm_domain(upn)
+        .is_none()
+        .then_some(crate::i18n::Text::UpnInvalid)
+}
+
 #[cfg(target_arch = "wasm32")]
 pub use browser::*;
 
@@ -206,5 +218,15 @@ mod tests {
         ] {
             assert_eq!(realm_domain(partial), None, "{partial}");
         }
+    }
+
+    #[test]
+    fn usernames_are_checked_in_the_page() {
+        use crate::i18n::Text;
+        assert_eq!(username_problem("  "), Some(Text::UpnRequired));
+        assert_eq!(username_problem("adele"), Some(Text::UpnInvalid));
+        assert_eq!(username_problem("adele@contoso"), Some(Text::UpnInvalid));
+        assert_eq!(username_problem("@contoso.com"), Some(Text::UpnInvalid));
+        assert_eq!(username_problem("adele.vance@contoso.com"), None);
     }
 }

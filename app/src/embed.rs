@@ -135,6 +135,8 @@ mod tests {
             os_version: "10".into(),
             language: None,
             joined_device_id: None,
+            joined_tenant: None,
+            leave_command: None,
             embedder_origin: embedder.map(str::to_string),
         }
     }

@@ -2,13 +2,14 @@
 //! device to Microsoft Entra ID (ownership, join options, sign-in, progress, done), as a
 //! Leptos client-side app served by the authority at `/WebApp/CloudDomainJoin/4`.
 //!
-//! The pure modules ([`flow`], [`authority`] URLs, [`id_token`], [`i18n`], [`crypto`] hex)
+//! The pure modules ([`flow`], [`errors`], [`authority`] URLs, [`id_token`], [`i18n`], [`crypto`] hex)
 //! build natively and carry the unit tests; the UI, the bridge client and the browser calls
 //! exist only in the wasm32 build.
 
 pub mod authority;
 pub mod crypto;
 pub mod embed;
+pub mod errors;
 pub mod federation;
 pub mod flow;
 pub mod i18n;
@@ -31,7 +32,7 @@ mod browser_app {
 
     use crate::controller::Controller;
     use crate::flow::{ErrorReason, FlowError, Page};
-    use crate::pages::done::DonePage;
+    use crate::pages::done::{DonePage, HandoverPage};
     use crate::pages::error::ErrorPage;
     use crate::pages::join_options::JoinOptionsPage;
     use crate::pages::local_account::{AlreadyJoinedPage, NotCoveredPage};
@@ -61,7 +62,9 @@ mod browser_app {
             Page::Working(on) => view! { <WorkingPage on=on /> }.into_any(),
             Page::Ownership => view! { <OwnershipPage /> }.into_any(),
             Page::JoinOptions => view! { <JoinOptionsPage /> }.into_any(),
-            Page::AlreadyJoined { device_id } => view! { <AlreadyJoinedPage device_id=device_id /> }.into_any(),
+            Page::AlreadyJoined { device_id, tenant, leave_command } => {
+                view! { <AlreadyJoinedPage device_id=device_id tenant=tenant leave_command=leave_command /> }.into_any()
+            }
             Page::NotCovered { choice, back } => view! { <NotCoveredPage choice=choice back=back /> }.into_any(),
             Page::SignIn(context) => match controller.host.get_untracked() {
                 Some(host) => view! { <SignInPage context=context host=host /> }.into_any(),
@@ -75,6 +78,7 @@ mod browser_app {
             Page::SecondFactor(context) => view! { <SecondFactorPage context=context /> }.into_any(),
             Page::Progress => view! { <ProgressPage /> }.into_any(),
             Page::Done(result) => view! { <DonePage result=result /> }.into_any(),
+            Page::Handover(result) => view! { <HandoverPage result=result /> }.into_any(),
             Page::Error(error) => view! { <ErrorPage error=error /> }.into_any(),
         }
     }

@@ -6,8 +6,8 @@
  * or mis-contexted token. Every failure must leave no device object behind.
  */
 import { test, expect, Page } from '@playwright/test';
-import { createHmac } from 'node:crypto';
 import { startStack, Stack } from './support/stack';
+import { totp, wrongCode } from './support/totp';
 
 const DIEGO = { upn: 'diego.siciliani@fabrikam-corp.com', password: 'Diego-Fed-11' };
 const ISAIAH = {
@@ -16,39 +16,6 @@ const ISAIAH = {
   totp: 'KRSXG5CTMVRXEZLUKRSXG5CT',
 };
 const LEE = { upn: 'lee.gu@contoso.com', password: 'Lee-Secure-9', totp: 'JBSWY3DPEHPK3PXPJBSWY3DP' };
-
-/** RFC 4648 base32 decoding (no padding). */
-function base32(secret: string): Buffer {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secret.replace(/=+$/, '').toUpperCase()) {
-    const v = alphabet.indexOf(c);
-    if (v < 0) throw new Error(`bad base32 ${c}`);
-    bits += v.toString(2).padStart(5, '0');
-  }
-  const bytes: number[] = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
-
-/** RFC 6238 TOTP: HMAC-SHA-1, 30 s steps, 6 digits. */
-function totp(secret: string, at = Date.now()): string {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
-  const mac = createHmac('sha1', base32(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
-  return value.toString().padStart(6, '0');
-}
-
-/** A code that is certainly wrong now (not valid within the drift window). */
-function wrongCode(secret: string): string {
-  const valid = new Set([-30_000, 0, 30_000].map((d) => totp(secret, Date.now() + d)));
-  for (let n = 0; ; n++) {
-    const candidate = String(n).padStart(6, '0');
-    if (!valid.has(candidate)) return candidate;
-  }
-}
 
 let stack: Stack;
 test.beforeEach(async () => {

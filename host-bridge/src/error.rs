@@ -120,12 +120,76 @@ impl JoinError {
         }
     }
 
+    /// The service's code for this failure (see [`BridgeError::code`]): what the page maps to
+    /// a message and shows on its "Error code" line. `None` when no service spoke (a local
+    /// failure: the kind says enough).
+    pub fn code(&self) -> Option<String> {
+        match self {
+            JoinError::AlreadyJoined(_) => Some("already_joined".into()),
+            JoinError::Discovery(DiscoveryError::Unreachable { .. }) => Some(NETWORK.into()),
+            JoinError::Discovery(DiscoveryError::Status { status, .. }) => {
+                Some(format!("http_{status}"))
+            }
+            JoinError::Registration(RegistrationError::Unreachable { .. }) => Some(NETWORK.into()),
+            JoinError::Registration(RegistrationError::Rejected {
+                status,
+                code,
+                message,
+            }) => Some(rejection_code(*status, code, message)),
+            JoinError::JoinedNotManaged { source, .. } => mdm_code(source),
+            JoinError::AfterRegistration { source, .. } => source.code(),
+            _ => None,
+        }
+    }
+
     pub fn to_bridge_error(&self) -> BridgeError {
         BridgeError {
             kind: self.kind(),
             message: self.to_string(),
             phase: self.phase(),
+            code: self.code(),
         }
+    }
+}
+
+/// The code of a service that could not be reached at all (connection refused or reset, DNS,
+/// TLS, timeout): retrying may help.
+pub const NETWORK: &str = "network";
+
+/// A DRS refusal's code: `AADSTS<n>` when DRS relayed an authority error, `http_<status>` when
+/// the body named none (a proxy's or load balancer's page), else the DRS `code`.
+fn rejection_code(status: u16, code: &str, message: &str) -> String {
+    if let Some(number) = aadsts_number(message) {
+        return format!("AADSTS{number}");
+    }
+    if code == "http_error" {
+        return format!("http_{status}");
+    }
+    code.to_string()
+}
+
+/// The number of an `AADSTS<n>:` prefix, as ESTS starts its error descriptions.
+fn aadsts_number(message: &str) -> Option<&str> {
+    let rest = message.trim_start().strip_prefix("AADSTS")?;
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    (end > 0).then_some(&rest[..end])
+}
+
+/// The code of a failed MDM enrollment: the MS-MDE2 SOAP fault subcode without its prefix
+/// (`s:DeviceCapReached` -> `DeviceCapReached`), or how the service failed to answer.
+fn mdm_code(error: &crate::mdm::MdmError) -> Option<String> {
+    use crate::mdm::MdmError;
+    match error {
+        MdmError::Soap(crate::mdm::soap::SoapError::Fault { code, .. }) => {
+            let bare = code.rsplit(':').next().unwrap_or(code);
+            Some(bare.to_string())
+        }
+        MdmError::Unreachable { .. } => Some(NETWORK.into()),
+        MdmError::Status { status, .. } => Some(format!("http_{status}")),
+        MdmError::NoGrant(_) | MdmError::Token(_) => Some("mdm_no_token".into()),
+        _ => None,
     }
 }
 
@@ -135,6 +199,7 @@ pub fn protocol_error(kind: BridgeErrorKind, message: impl Into<String>) -> Brid
         kind,
         message: message.into(),
         phase: None,
+        code: None,
     }
 }
 
@@ -160,5 +225,53 @@ mod tests {
             source: StoreError::AlreadyJoined,
         };
         assert_eq!(store.phase(), Some(JoinPhase::SavingJoinInfo));
+    }
+
+    #[test]
+    fn errors_carry_the_service_code_the_page_maps() {
+        let code = |err: JoinError| err.to_bridge_error().code;
+        let rejected = |status: u16, code: &str, message: &str| {
+            JoinError::Registration(RegistrationError::Rejected {
+                status,
+                code: code.into(),
+                message: message.into(),
+            })
+        };
+        assert_eq!(
+            code(rejected(
+                400,
+                "quota_exceeded",
+                "the user has reached the maximum"
+            )),
+            Some("quota_exceeded".into())
+        );
+        assert_eq!(
+            code(rejected(401, "invalid_grant", "AADSTS700082: expired")),
+            Some("AADSTS700082".into())
+        );
+        assert_eq!(
+            code(rejected(503, "http_error", "<html>down</html>")),
+            Some("http_503".into())
+        );
+        let unreachable = JoinError::Registration(RegistrationError::Unreachable {
+            url: "http://x".into(),
+            cause: crate::http::NetworkError::Dropped {
+                host: "x".into(),
+                detail: "connection reset".into(),
+            },
+        });
+        assert_eq!(code(unreachable), Some(NETWORK.into()));
+        let down = JoinError::Discovery(DiscoveryError::Status {
+            url: "http://x".into(),
+            status: 503,
+        });
+        assert_eq!(code(down), Some("http_503".into()));
+        let after = JoinError::AfterRegistration {
+            source: Box::new(rejected(400, "quota_exceeded", "m")),
+            cloud: CloudCleanup::UnknownDevice,
+        };
+        assert_eq!(code(after), Some("quota_exceeded".into()));
+        assert_eq!(code(JoinError::Busy), None);
+        assert_eq!(aadsts_number("AADSTS: x"), None);
     }
 }

@@ -150,6 +150,7 @@ enum KeyProtectionArg {
 /// Where the keys live: `--key-protection` and `--tpm-tcti`.
 #[derive(clap::Args)]
 struct KeyArgs {
+    /// Where the device keys live
     #[arg(long, value_enum, default_value = "tpm_if_possible")]
     key_protection: KeyProtectionArg,
     /// TCTI of the TPM, e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321
@@ -178,6 +179,7 @@ impl KeyArgs {
 
 #[derive(clap::Args)]
 struct MdmEnrollArgs {
+    /// Directory of the machine store of the joined device
     #[arg(long)]
     state_dir: PathBuf,
     /// The joining user (or another in MDM scope) signs in for the MDM application.
@@ -186,6 +188,7 @@ struct MdmEnrollArgs {
     /// Read the password from the first line of stdin (required: never on the command line).
     #[arg(long, required = true)]
     password_stdin: bool,
+    /// Extra PEM CA bundle to trust for HTTPS
     #[arg(long)]
     ca_file: Option<PathBuf>,
     #[command(flatten)]
@@ -197,6 +200,7 @@ struct TpmBenchArgs {
     /// TCTI of the TPM [default: $TPM2TOOLS_TCTI, else $TCTI, else device:/dev/tpmrm0]
     #[arg(long)]
     tpm_tcti: Option<String>,
+    /// Rounds to take the median of
     #[arg(long, default_value_t = 5)]
     rounds: usize,
 }
@@ -216,21 +220,28 @@ enum EditionArg {
 
 #[derive(clap::Args)]
 struct ServeArgs {
+    /// Base URL of the authority (Entra sign-in service), e.g. https://login.microsoftonline.com
     #[arg(long)]
     authority: String,
+    /// Base URL of the Device Registration Service [default: the authority]
     #[arg(long)]
     drs: Option<String>,
+    /// Directory of the machine store (join, keys, certificate); created when missing
     #[arg(long)]
     state_dir: PathBuf,
     /// Origin allowed to open the WebSocket (repeatable), e.g. http://127.0.0.1:8080
     #[arg(long = "allowed-origin", required = true)]
     allowed_origins: Vec<String>,
+    /// Loopback address to listen on (port 0: any free port)
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
+    /// Where the experience runs: OOBE (dark, full screen) or Settings (light, embedded)
     #[arg(long, value_enum, default_value = "oobe")]
     flow: FlowArg,
+    /// Windows edition, which decides the first page in OOBE
     #[arg(long, value_enum, default_value = "professional")]
     edition: EditionArg,
+    /// Device name registered at DRS [default: the host name]
     #[arg(long)]
     device_name: Option<String>,
     /// UI language the page should use (BCP 47, e.g. de-DE, ar-SA); the browser's otherwise.
@@ -260,8 +271,10 @@ struct ServeArgs {
 
 #[derive(clap::Args)]
 struct StatusArgs {
+    /// Directory of the machine store
     #[arg(long)]
     state_dir: PathBuf,
+    /// Print the status as JSON instead of dsregcmd-like text
     #[arg(long)]
     json: bool,
     /// TCTI of the TPM holding the keys [default: the one recorded at join time]
@@ -277,6 +290,7 @@ struct StatusArgs {
 
 #[derive(clap::Args)]
 struct LeaveArgs {
+    /// Directory of the machine store
     #[arg(long)]
     state_dir: PathBuf,
     /// Authority to sign in at (for --username); defaults to the one of the join.
@@ -289,8 +303,10 @@ struct LeaveArgs {
     /// user (password read from stdin).
     #[arg(long, requires = "password_stdin")]
     username: Option<String>,
+    /// Read the password from the first line of stdin (never on the command line)
     #[arg(long)]
     password_stdin: bool,
+    /// Extra PEM CA bundle to trust for HTTPS
     #[arg(long)]
     ca_file: Option<PathBuf>,
     /// TCTI of the TPM holding the device key [default: the one recorded at join time]
@@ -300,19 +316,25 @@ struct LeaveArgs {
 
 #[derive(clap::Args)]
 struct JoinArgs {
+    /// Base URL of the authority (Entra sign-in service), e.g. https://login.microsoftonline.com
     #[arg(long)]
     authority: String,
+    /// Base URL of the Device Registration Service [default: the authority]
     #[arg(long)]
     drs: Option<String>,
+    /// The work or school account that joins the device (UPN)
     #[arg(long)]
     username: String,
     /// Read the password from the first line of stdin (required: never on the command line).
     #[arg(long, required = true)]
     password_stdin: bool,
+    /// Directory of the machine store (join, keys, certificate); created when missing
     #[arg(long)]
     state_dir: PathBuf,
+    /// Device name registered at DRS [default: the host name]
     #[arg(long)]
     device_name: Option<String>,
+    /// Extra PEM CA bundle to trust for HTTPS
     #[arg(long)]
     ca_file: Option<PathBuf>,
     /// Print one `timing <step> <ms>` line per step at the end.
@@ -583,7 +605,9 @@ async fn join(args: JoinArgs) -> Result<()> {
         username: args.username,
         password,
     };
-    let joined = join_with_password(config, keys, &credentials).await?;
+    let joined = join_with_password(config, keys, &credentials)
+        .await
+        .map_err(once)?;
     let result = &joined.result;
     println!(
         "joined: device {} (thumbprint {}) to {} ({}) as {}",
@@ -601,6 +625,13 @@ async fn join(args: JoinArgs) -> Result<()> {
         println!("timing total {}", joined.total_ms);
     }
     Ok(())
+}
+
+/// The error as one message: the join's errors already say their cause in their own text
+/// (the page shows that text), so printing their source chain too ("Caused by:") would
+/// repeat it.
+fn once(error: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::msg(error.to_string())
 }
 
 fn tpm_bench(args: TpmBenchArgs) -> Result<()> {

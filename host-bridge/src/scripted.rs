@@ -150,7 +150,9 @@ pub async fn join_with_password(
     let total = Instant::now();
 
     println!("[sign_in] started");
-    let identity = sign_in(&http, &validator, &config.authority, credentials).await?;
+    let identity = sign_in(&http, &validator, &config.authority, credentials)
+        .await
+        .inspect_err(|_| println!("[sign_in] failed"))?;
     let sign_in_ms = total.elapsed().as_millis();
     println!("[sign_in] completed in {sign_in_ms} ms");
 
@@ -164,7 +166,13 @@ pub async fn join_with_password(
     let result = run_join(&context, &identity, &mut |phase, state| {
         clock.record(phase, state)
     })
-    .await?;
+    .await
+    .inspect_err(|error| {
+        // The phase list ends with the phase that failed, not with its "started" line.
+        if let Some(phase) = error.phase() {
+            println!("[{}] failed", phase.as_str());
+        }
+    })?;
     Ok(ScriptedJoin {
         result,
         sign_in_ms,

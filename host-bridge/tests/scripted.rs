@@ -234,3 +234,88 @@ fn join_reads_the_password_from_stdin_only() {
         "nothing is attempted without it"
     );
 }
+
+/// `host-bridge join` against a DRS that refuses (quota reached): a line names the phase that
+/// failed, and the error is printed once (no "Caused by:" repeating the same sentence).
+#[tokio::test]
+async fn a_failed_cli_join_names_its_phase_and_prints_the_error_once() {
+    let cloud = FakeCloud::start().await;
+    cloud.set_mode(support::RegistrationMode::Reject);
+    let temp = tempfile::tempdir().unwrap();
+    let base = cloud.base.clone();
+    let state = temp.path().join("state");
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_host-bridge"))
+            .args(["join", "--authority", &base, "--username", UPN])
+            .args([
+                "--password-stdin",
+                "--key-protection",
+                "software",
+                "--state-dir",
+            ])
+            .arg(&state)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stdout.contains("[registering] started"), "{stdout}");
+    assert!(stdout.contains("[registering] failed"), "{stdout}");
+    let error_line = stderr
+        .lines()
+        .find(|line| line.starts_with("Error: "))
+        .unwrap_or_else(|| panic!("no Error line in {stderr}"));
+    assert!(error_line.contains("quota_exceeded"), "{error_line}");
+    assert!(!stderr.contains("Caused by"), "{stderr}");
+    assert_eq!(stderr.matches("quota_exceeded").count(), 1, "{stderr}");
+    assert!(!stderr.contains(PASSWORD) && !stdout.contains(PASSWORD));
+}
+
+/// Every option of every subcommand has help text.
+#[test]
+fn every_cli_option_has_help_text() {
+    for command in [
+        "serve",
+        "status",
+        "leave",
+        "join",
+        "mdm-enroll",
+        "tpm-bench",
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_host-bridge"))
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{command}: {help}");
+        // `--help` is the long form: each option's help is on the lines after it, so an
+        // option without help is followed by a blank line or the next option at once.
+        let lines: Vec<&str> = help.lines().map(str::trim).collect();
+        let bare: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| line.starts_with("--") && !line.starts_with("--help"))
+            .filter(|(index, line)| {
+                let inline = line.split_whitespace().count() > 2
+                    || (line.split_whitespace().count() == 2
+                        && !line
+                            .split_whitespace()
+                            .nth(1)
+                            .unwrap_or("")
+                            .starts_with('<'));
+                let next = lines.get(index + 1).copied().unwrap_or("");
+                !inline && (next.is_empty() || next.starts_with('-'))
+            })
+            .map(|(_, line)| *line)
+            .collect();
+        assert!(bare.is_empty(), "{command} options without help: {bare:?}");
+    }
+}

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use super::{ActionRow, PageHeading};
 use crate::controller::use_controller;
 use crate::flow::{BackTo, OtherChoice};
-use crate::i18n::{t, Text};
+use crate::i18n::{format, t, Text};
 
 #[component]
 pub fn NotCoveredPage(choice: OtherChoice, back: Option<BackTo>) -> impl IntoView {
@@ -42,16 +42,34 @@ pub fn NotCoveredPage(choice: OtherChoice, back: Option<BackTo>) -> impl IntoVie
     }
 }
 
-/// The host says the device is joined already: a second join is refused, so say so instead.
+/// The host says the device is joined already: a second join is refused, so say to which
+/// organization, and how to leave it (this host has no button for that: the command).
 #[component]
-pub fn AlreadyJoinedPage(device_id: String) -> impl IntoView {
+pub fn AlreadyJoinedPage(
+    device_id: String,
+    tenant: Option<String>,
+    leave_command: Option<String>,
+) -> impl IntoView {
+    let intro = match &tenant {
+        Some(tenant) => format(Text::AlreadyJoinedOrg, &[tenant]),
+        None => t(Text::AlreadyJoinedDetail).to_string(),
+    };
     view! {
         <PageHeading name="already-joined" text=t(Text::AlreadyJoinedHeading) />
-        <p class="intro">{t(Text::AlreadyJoinedDetail)}</p>
+        <p class="intro" data-testid="already-joined-message">{intro}</p>
         <dl class="details">
+            {tenant.map(|tenant| view! {
+                <dt>{t(Text::TenantLabel)}</dt>
+                <dd data-testid="joined-tenant">{tenant}</dd>
+            })}
             <dt>{t(Text::DeviceIdLabel)}</dt>
             <dd data-testid="joined-device-id">{device_id}</dd>
         </dl>
+        {leave_command.map(|command| view! {
+            <p class="intro" data-testid="leave-how">{t(Text::AlreadyJoinedLeave)}</p>
+            <p class="field-note">{t(Text::LeaveCommandLabel)}</p>
+            <pre class="command" dir="ltr" data-testid="leave-command"><code>{command}</code></pre>
+        })}
         <ActionRow />
     }
 }

@@ -8,6 +8,7 @@ import { createServer, connect } from 'node:net';
 import { mkdtempSync, readFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startFaultProxy, FaultProxy } from './fault-proxy';
 
 export const ROOT = resolve(__dirname, '../../..');
 const BIN = join(ROOT, 'target', 'debug');
@@ -19,6 +20,8 @@ export interface StackOptions {
   language?: string;
   /** Origin of the page that embeds the app (`--embedder-origin`, Settings flow). */
   embedderOrigin?: string;
+  /** Put a fault injector between the bridge and DRS (`--drs <proxy>`, see fault-proxy.ts). */
+  drsFaults?: boolean;
 }
 
 /** The CXH parameters a login context was posted with (emulator DB, seed 001). */
@@ -49,6 +52,11 @@ export interface Stack {
   devices(): Promise<Record<string, unknown>[]>;
   /** Login contexts that received credentials, read from the emulator's SQLite database. */
   loginContexts(): LoginContextRow[];
+  /** The fault injector in front of DRS, when `drsFaults` was asked for. */
+  drs?: FaultProxy;
+  /** Stop the bridge (setup closed), run `action` (e.g. `host-bridge leave`), start it again:
+   * `launchUrl`, `wsUrl` and `secret` are then the new launch's. */
+  stopBridgeFor(action: () => void): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -157,35 +165,38 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const mdmUrl: string = emulatorInfo.mdm_url;
   const stsUrls: Record<string, string> = emulatorInfo.sts_urls ?? {};
 
+  const drs = options.drsFaults ? await startFaultProxy(authority) : undefined;
   const swtpm = await startSwtpm(dir);
   const bridgeReady = join(dir, 'bridge.ready');
-  const bridge = startProcess(
-    'host-bridge',
-    [
-      'serve',
-      '--authority', authority,
-      '--allowed-origin', authority,
-      '--state-dir', stateDir,
-      '--flow', options.flow ?? 'oobe',
-      '--edition', options.edition ?? 'professional',
-      '--device-name', 'DESKTOP-E2E01',
-      ...(options.language ? ['--language', options.language] : []),
-      ...(options.embedderOrigin ? ['--embedder-origin', options.embedderOrigin] : []),
-      '--key-protection', 'tpm',
-      '--tpm-tcti', swtpm.tcti,
-      '--ready-file', bridgeReady,
-      '--handoff-page', join(dir, 'handoff.html'),
-    ],
-    join(dir, 'bridge.log'),
-  );
-  await waitForFile(bridgeReady, 'host-bridge', bridge, join(dir, 'bridge.log'));
-  const ready = JSON.parse(readFileSync(bridgeReady, 'utf8'));
-  const launchUrl =
-    `${authority}/WebApp/CloudDomainJoin/4#bridge=${encodeURIComponent(ready.ws_url)}` +
-    `&secret=${encodeURIComponent(ready.secret)}`;
+  const bridgeArgs = [
+    'serve',
+    '--authority', authority,
+    '--allowed-origin', authority,
+    '--state-dir', stateDir,
+    '--flow', options.flow ?? 'oobe',
+    '--edition', options.edition ?? 'professional',
+    '--device-name', 'DESKTOP-E2E01',
+    ...(options.language ? ['--language', options.language] : []),
+    ...(options.embedderOrigin ? ['--embedder-origin', options.embedderOrigin] : []),
+    ...(drs ? ['--drs', drs.url] : []),
+    '--key-protection', 'tpm',
+    '--tpm-tcti', swtpm.tcti,
+    '--ready-file', bridgeReady,
+    '--handoff-page', join(dir, 'handoff.html'),
+  ];
+  const startBridge = async () => {
+    const proc = startProcess('host-bridge', bridgeArgs, join(dir, 'bridge.log'));
+    await waitForFile(bridgeReady, 'host-bridge', proc, join(dir, 'bridge.log'));
+    const info = JSON.parse(readFileSync(bridgeReady, 'utf8'));
+    const url =
+      `${authority}/WebApp/CloudDomainJoin/4#bridge=${encodeURIComponent(info.ws_url)}` +
+      `&secret=${encodeURIComponent(info.secret)}`;
+    return { proc, ready: info, url };
+  };
+  let { proc: bridge, ready, url: launchUrl } = await startBridge();
 
   const statusArgs = ['status', '--state-dir', stateDir];
-  return {
+  const stack: Stack = {
     authority,
     mdmUrl,
     wsUrl: ready.ws_url,
@@ -196,6 +207,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stateDir,
     launchUrl,
     stsUrls,
+    drs,
     bridgeStatus: () =>
       JSON.parse(execFileSync(join(BIN, 'host-bridge'), [...statusArgs, '--json'], { encoding: 'utf8' })),
     bridgeStatusText: () => execFileSync(join(BIN, 'host-bridge'), statusArgs, { encoding: 'utf8' }),
@@ -220,7 +232,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await stopProcess(bridge);
       await stopProcess(emulator);
       await stopProcess(swtpm.proc);
+      await drs?.stop();
       if (!process.env.CXH_KEEP_STATE) rmSync(dir, { recursive: true, force: true });
     },
+    async stopBridgeFor(action: () => void) {
+      await stopProcess(bridge);
+      action();
+      ({ proc: bridge, ready, url: launchUrl } = await startBridge());
+      stack.wsUrl = ready.ws_url;
+      stack.secret = ready.secret;
+      stack.launchUrl = launchUrl;
+    },
   };
+  return stack;
 }

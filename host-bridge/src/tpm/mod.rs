@@ -11,8 +11,8 @@
 
 pub mod attest;
 pub mod bench;
-pub mod ek;
 pub mod bench_prt;
+pub mod ek;
 pub mod keys;
 pub mod session;
 pub mod srk;

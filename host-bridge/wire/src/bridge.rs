@@ -96,6 +96,13 @@ pub struct HostContext {
     /// Set when the device is already joined: a second join is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joined_device_id: Option<String>,
+    /// The organization (tenant display name) a joined device belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined_tenant: Option<String>,
+    /// How to leave on this host, when it has no button for it: the command line to run
+    /// (e.g. `host-bridge leave --state-dir /var/lib/cxh`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leave_command: Option<String>,
     /// Settings flow: origin of the page that embeds the app in an iframe (e.g. the Settings
     /// host page). The app posts the join's outcome to this origin only; without it, nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -287,6 +294,12 @@ pub struct BridgeError {
     /// The phase that failed, if a join was under way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<JoinPhase>,
+    /// The service's own code for the failure, for the page's message and its "Error code"
+    /// line: a DRS `code` (`quota_exceeded`), `AADSTS<n>`, an MS-MDE2 SOAP subcode
+    /// (`DeviceCapReached`), `http_<status>` for a bare HTTP failure, or `network` when the
+    /// service could not be reached at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// Frames the bridge sends.
