@@ -151,6 +151,9 @@ pub fn SignInPage(context: SignInContext, host: HostContext) -> impl IntoView {
 
     // Next was pressed before the answer came: go on once it is known.
     Effect::new(move |_| {
+        // Read the realm first: it is what re-runs this effect (`want_next` is not reactive,
+        // so returning before reading it would leave the effect with nothing to wait on).
+        let known = realm.get();
         if !want_next.get_value() {
             return;
         }
@@ -160,10 +163,7 @@ pub fn SignInPage(context: SignInContext, host: HostContext) -> impl IntoView {
         } else if managed() {
             want_next.set_value(false);
             step.set(Step::Password);
-        } else if realm
-            .get()
-            .is_some_and(|known| known != RealmLookup::Pending)
-        {
+        } else if known.is_some_and(|known| known != RealmLookup::Pending) {
             want_next.set_value(false);
         }
     });
