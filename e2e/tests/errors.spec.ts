@@ -220,6 +220,8 @@ test('an already joined device names its organization and how to leave, and leav
   await enterPassword(page, ADELE.password);
   await expectDone(page, s, 1);
 
+  // A new launch, not a fragment change of the page already open (that would not reload it).
+  await page.goto('about:blank');
   await page.goto(s.launchUrl);
   await expect(page.getByTestId('page-already-joined')).toBeVisible();
   await expect(page.getByTestId('already-joined-message')).toHaveText(
@@ -233,6 +235,7 @@ test('an already joined device names its organization and how to leave, and leav
   // the machine store while it serves), then setup starts again.
   const args = command.split(' ').slice(1);
   await s.stopBridgeFor(() => execFileSync(join(ROOT, 'target', 'debug', 'host-bridge'), args, { stdio: 'ignore' }));
+  await page.goto('about:blank');
   await page.goto(s.launchUrl);
   await expect(page.getByTestId('page-join-options')).toBeVisible();
 });

@@ -64,6 +64,17 @@ impl NonceBook {
         value
     }
 
+    /// Take a spent nonce back after a join that failed for a reason a retry can fix (the
+    /// network, DRS down) and left nothing behind, so the page's Try again may use the same
+    /// sign-in; a refused or completed join never gives its nonce back.
+    pub fn give_back(&self, nonce: &str) {
+        let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        while issued.len() >= MAX_OUTSTANDING {
+            issued.pop_front();
+        }
+        issued.push_back((nonce.to_string(), Instant::now()));
+    }
+
     /// Accept `nonce` once: it must be outstanding and unexpired; it is removed either way.
     pub fn spend(&self, nonce: &str) -> Result<(), NonceRefusal> {
         let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());

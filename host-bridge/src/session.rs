@@ -279,6 +279,9 @@ fn start_join(
             Err(error) => {
                 // A failed join consumes the automatic sign-in password: nothing was written.
                 state.auto_logon.discard();
+                if retryable_without_a_trace(&error) {
+                    state.nonces.give_back(&nonce);
+                }
                 tracing::warn!(error = %error, "join failed");
                 ServerMessage::Failed {
                     error: error.to_bridge_error(),
@@ -287,6 +290,18 @@ fn start_join(
         };
         let _ = outbox.send(message);
     });
+}
+
+/// A join that failed on the way to DRS (unreachable, or DRS answering 5xx) created nothing
+/// in the tenant or on the device: the same validated sign-in may try again.
+fn retryable_without_a_trace(error: &JoinError) -> bool {
+    let code = error.code();
+    let transient = code
+        .as_deref()
+        .is_some_and(|c| c == crate::error::NETWORK || c.starts_with("http_5"));
+    // Only the DRS phases, which run after the nonce was spent (a token refused earlier never
+    // had its nonce accepted, so there is nothing to give back).
+    transient && matches!(error, JoinError::Discovery(_) | JoinError::Registration(_))
 }
 
 async fn join_with_token(
