@@ -137,7 +137,7 @@ test('a forged OpaqueBlob is refused by the MDM: joined, not managed', async ({ 
   await signIn(page, NESTOR);
   await page.getByTestId('tou-accept').click();
   await expect(page.getByTestId('page-error')).toBeVisible({ timeout: 90_000 });
-  await expect(page.getByTestId('error-message')).toContainText(/joined to your organization, but/i);
+  await expect(page.getByTestId('error-message')).toContainText(/the device is joined, but/i);
   await expect(page.getByTestId('error-message')).toContainText(/OpaqueBlob/);
   const devices = await stack.devices();
   expect(devices).toHaveLength(1);
