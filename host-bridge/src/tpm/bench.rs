@@ -21,8 +21,9 @@ pub const STEPS: [&str; 6] = [
     "csr_signature",
 ];
 
-fn timed<T>(
-    samples: &mut [Vec<Duration>; 6],
+/// Run one TPM step and record how long it took under `step` (shared by the PRT bench).
+pub(super) fn timed<T, const N: usize>(
+    samples: &mut [Vec<Duration>; N],
     step: usize,
     f: impl FnOnce() -> Result<T, TpmError>,
 ) -> Result<T, TpmError> {

@@ -4,12 +4,12 @@
 //! key (TPM2_HMAC, done once per signed request or decrypted answer). Each includes recreating
 //! the SRK and loading the key, as the bridge does per operation.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rsa::Oaep;
 use sha2::{Digest, Sha256};
 
-use super::bench::median_ms;
+use super::bench::{median_ms, timed};
 use super::keys::{create, sign_digest, KeyBlob};
 use super::session::{hmac, import_hmac_key, rsa_decrypt_oaep};
 use super::{Tpm, TpmError};
@@ -21,17 +21,6 @@ pub const STEPS: [&str; 4] = [
     "session_key_import",
     "derive_key_hmac",
 ];
-
-fn timed<T>(
-    samples: &mut [Vec<Duration>; 4],
-    step: usize,
-    f: impl FnOnce() -> Result<T, TpmError>,
-) -> Result<T, TpmError> {
-    let start = Instant::now();
-    let out = f()?;
-    samples[step].push(start.elapsed());
-    Ok(out)
-}
 
 /// Run `rounds` rounds; returns (step, median ms).
 pub fn run(tpm: &Tpm, rounds: usize) -> Result<Vec<(&'static str, f64)>, TpmError> {
