@@ -10,6 +10,7 @@
 
 pub mod attestation;
 pub mod autologon;
+pub mod broker;
 pub mod config;
 pub mod csr;
 pub mod device_auth;

@@ -56,6 +56,23 @@ enum Command {
     },
     /// A token for an app through the PRT, silently (exit 4 when interaction is required).
     Token(TokenArgs),
+    /// The token broker (WAM): serve com.microsoft.identity.broker1 on the session bus.
+    Broker(BrokerArgs),
+}
+
+#[derive(clap::Args)]
+struct BrokerArgs {
+    #[command(flatten)]
+    target: PrtTargetArgs,
+    /// D-Bus address to serve on (unix:path=…) [default: the session bus]
+    #[arg(long)]
+    bus_address: Option<String>,
+    /// How often to look for PRTs due for renewal (also done at start).
+    #[arg(long, default_value_t = 1800)]
+    renew_every_secs: u64,
+    /// Write the broker's pid here once it owns its bus name.
+    #[arg(long)]
+    ready_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -395,6 +412,19 @@ async fn main() -> Result<()> {
                 Ok(())
             }
         },
+        Command::Broker(args) => {
+            let bus = match args.bus_address {
+                Some(address) => host_bridge::broker::dbus::Bus::Address(address),
+                None => host_bridge::broker::dbus::Bus::Session,
+            };
+            host_bridge::broker::daemon::run(
+                &args.target.target(),
+                &bus,
+                std::time::Duration::from_secs(args.renew_every_secs.max(1)),
+                args.ready_file.as_deref(),
+            )
+            .await
+        }
         Command::Token(args) => {
             let audience = match (&args.scope, &args.resource) {
                 (Some(scope), _) => host_bridge::prt::client::Audience::Scope(scope.clone()),

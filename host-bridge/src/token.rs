@@ -67,6 +67,15 @@ impl IssuedClaims for IdTokenClaims {
     }
 }
 
+impl IssuedClaims for cxh_wire::prt::PrtIdTokenClaims {
+    fn iss(&self) -> &str {
+        &self.iss
+    }
+    fn tid(&self) -> &str {
+        &self.tid
+    }
+}
+
 impl IssuedClaims for AccessTokenClaims {
     fn iss(&self) -> &str {
         &self.iss
@@ -104,6 +113,15 @@ impl TokenValidator {
     /// An access token for the DRS resource (the scripted join's password grant).
     pub async fn validate_access_token(&self, raw: &str) -> Result<AccessTokenClaims, TokenError> {
         self.validate(raw, DRS_RESOURCE_ID).await
+    }
+
+    /// The id_token of a PRT response (aud = the CloudAP client id; no nonce: the request's
+    /// own nonce was the authority's).
+    pub async fn validate_prt_id_token(
+        &self,
+        raw: &str,
+    ) -> Result<cxh_wire::prt::PrtIdTokenClaims, TokenError> {
+        self.validate(raw, cxh_wire::prt::PRT_CLIENT_ID).await
     }
 
     async fn validate<T: DeserializeOwned + IssuedClaims>(

@@ -164,6 +164,20 @@ async fn sign_in_gives_a_tpm_bound_prt_and_a_silent_token_for_another_app() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prt_whose_id_token_does_not_verify_is_refused_and_nothing_is_kept() {
+    let j = joined().await;
+    j.cloud.prt.state.lock().unwrap().forge_id_token = true;
+    let err = j.ctx().sign_in(UPN, PASSWORD).await.unwrap_err();
+    assert!(
+        matches!(&err, PrtError::BadResponse(m) if m.contains("id_token")),
+        "{err}"
+    );
+    assert!(store::load(&MachineStore::at(&j.state), UPN)
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_prt_renews_after_four_hours_and_expires_after_14_days_unused_or_90_days() {
     let j = joined().await;
     let ctx = j.ctx();

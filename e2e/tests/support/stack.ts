@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { startFaultProxy, FaultProxy } from './fault-proxy';
 
 export const ROOT = resolve(__dirname, '../../..');
-const BIN = join(ROOT, 'target', 'debug');
+export const BIN = join(ROOT, 'target', 'debug');
 
 export interface StackOptions {
   flow?: 'oobe' | 'settings';

@@ -4,8 +4,8 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use cxh_wire::prt::{
-    broker_redirect_uri, DeviceSignedHeader, NonceResponse, PrtRequestClaims, PrtResponse,
-    PrtTokenResponse, SessionSignedHeader, X5c, BROKER_ISSUER, GRANT_JWT_BEARER,
+    broker_redirect_uri, DeviceSignedHeader, NonceResponse, PrtCookieClaims, PrtRequestClaims,
+    PrtResponse, PrtTokenResponse, SessionSignedHeader, X5c, BROKER_ISSUER, GRANT_JWT_BEARER,
     GRANT_SRV_CHALLENGE, TOKEN_TYPE_POP, WINDOWS_API_VERSION,
 };
 use cxh_wire::prt_crypto::{
@@ -160,6 +160,30 @@ pub fn session_signed_request(
     session_key: &dyn SessionKey,
     claims: &PrtRequestClaims,
 ) -> Result<String, PrtError> {
+    session_signed(session_key, claims)
+}
+
+/// The PRT SSO cookie (`x-ms-RefreshTokenCredential`) a browser sends to the authority: the
+/// PRT, `is_primary` and the authority's nonce, signed like a request (HS256, KDF v2 `ctx`) by a
+/// key the provider derives from the session key, never by the session key itself.
+pub fn sso_cookie(
+    session_key: &dyn SessionKey,
+    prt: &str,
+    nonce: &str,
+) -> Result<String, PrtError> {
+    let claims = PrtCookieClaims {
+        refresh_token: prt.to_string(),
+        is_primary: "true".into(),
+        request_nonce: Some(nonce.to_string()),
+        iat: None,
+    };
+    session_signed(session_key, &claims)
+}
+
+fn session_signed<P: serde::Serialize>(
+    session_key: &dyn SessionKey,
+    claims: &P,
+) -> Result<String, PrtError> {
     let mut ctx = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut ctx);
     let header = SessionSignedHeader {
@@ -269,6 +293,24 @@ mod tests {
         parsed.verify_hs256(v2.as_ref()).unwrap();
         let v1 = derive_key(&key, &ctx);
         assert!(parsed.verify_hs256(v1.as_ref()).is_err());
+    }
+
+    #[test]
+    fn the_sso_cookie_carries_the_prt_and_nonce_and_verifies_only_with_the_derived_key() {
+        let key = [8u8; 32];
+        let session = software_session_key(&key).unwrap();
+        let cookie = sso_cookie(session.as_ref(), "the-prt", "sso-nonce-1").unwrap();
+        let parsed = ParsedJws::parse(&cookie).unwrap();
+        let claims: PrtCookieClaims = serde_json::from_slice(&parsed.payload).unwrap();
+        assert_eq!(claims.refresh_token, "the-prt");
+        assert_eq!(claims.is_primary, "true");
+        assert_eq!(claims.request_nonce.as_deref(), Some("sso-nonce-1"));
+        let header: SessionSignedHeader = serde_json::from_slice(&parsed.header).unwrap();
+        let ctx = cxh_wire::prt_crypto::decode_ctx(&header.ctx).unwrap();
+        let derived = derive_key(&key, &kdf_context(KdfVersion::V2, &ctx, &parsed.payload));
+        parsed.verify_hs256(derived.as_ref()).unwrap();
+        // Signed with the session key itself, it would verify with it: it must not.
+        assert!(parsed.verify_hs256(&key).is_err());
     }
 
     #[test]

@@ -15,13 +15,14 @@ use cxh_wire::prt::{
 use zeroize::Zeroizing;
 
 use super::client::{self, Audience, Endpoint};
-use super::store::{self, PrtRecord};
+use super::store::{self, PrtRecord, UserProfile};
 use super::{now_unix, wstrust, PrtError};
 use crate::autologon::{AutoLogonFile, AUTO_LOGON_FILE};
 use crate::keys::{
     provider_for_name_at, KeyProvider, KeyPurpose, OaepHash, ProviderKey, SessionKey,
 };
 use crate::store::{JoinInfo, MachineStore, CERT_DER_FILE, DEVICE_KEY_FILE, TRANSPORT_KEY_FILE};
+use crate::token::TokenValidator;
 
 /// A joined device's PRT machinery: its store, join facts, key provider and HTTP client.
 pub struct PrtContext {
@@ -124,6 +125,7 @@ impl PrtContext {
             drop(Zeroizing::new(p));
         }
         let response = client::request_prt(&self.http, &endpoint, &request).await?;
+        let profile = self.check_id_token(&response.id_token, upn).await?;
         let transport = self.key(KeyPurpose::Transport, TRANSPORT_KEY_FILE)?;
         let session = super::session::unwrap_session_key(
             self.keys.as_ref(),
@@ -145,6 +147,7 @@ impl PrtContext {
             session_key_blob: STANDARD.encode(session.to_blob()?),
             session_key_tpm_held: session.tpm_held(),
             dead_reason: None,
+            profile,
         };
         store::save(&self.store, &record)?;
         tracing::info!(
@@ -154,6 +157,36 @@ impl PrtContext {
             "PRT obtained"
         );
         Ok(record)
+    }
+
+    /// The PRT's id_token must verify (signature, issuer, audience, lifetime) and name the
+    /// user who signed in, in the tenant the device joined, before anything is kept.
+    async fn check_id_token(&self, raw: &str, upn: &str) -> Result<UserProfile, PrtError> {
+        let authority = url::Url::parse(&self.info.authority)
+            .map_err(|e| PrtError::Store(format!("the joined authority is not a URL: {e}")))?;
+        let claims = TokenValidator::new(self.http.clone(), authority)
+            .validate_prt_id_token(raw)
+            .await
+            .map_err(|e| PrtError::BadResponse(format!("the PRT's id_token: {e}")))?;
+        if claims.tid != self.info.tenant.id {
+            return Err(PrtError::BadResponse(format!(
+                "the PRT's id_token is for tenant {}, not {}",
+                claims.tid, self.info.tenant.id
+            )));
+        }
+        if !claims
+            .principal()
+            .is_some_and(|p| p.eq_ignore_ascii_case(upn))
+        {
+            return Err(PrtError::BadResponse(
+                "the PRT's id_token names another user".into(),
+            ));
+        }
+        Ok(UserProfile {
+            name: claims.name.unwrap_or_default(),
+            given_name: claims.given_name.unwrap_or_default(),
+            family_name: claims.family_name.unwrap_or_default(),
+        })
     }
 
     /// The OOBE automatic sign-in: decrypt `join/autologon.bin` with the transport key (in the
@@ -272,6 +305,20 @@ impl PrtContext {
         } else {
             Ok(record)
         }
+    }
+
+    /// A PRT SSO cookie for a browser, over a fresh nonce of the authority.
+    pub async fn sso_cookie(&self, upn: &str) -> Result<String, PrtError> {
+        let record = self.renew_if_due(upn).await?;
+        let (record, session) = self.usable(&record.upn, now_unix())?;
+        let prt = record
+            .prt
+            .clone()
+            .ok_or_else(|| PrtError::NoPrt(upn.into()))?;
+        let nonce = client::nonce(&self.http, &self.endpoint())
+            .await
+            .map_err(|e| self.on_error(&record, e))?;
+        client::sso_cookie(session.as_ref(), &prt, &nonce)
     }
 
     /// A token for an app through the PRT, without a password.

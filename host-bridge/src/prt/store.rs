@@ -41,6 +41,20 @@ pub struct PrtRecord {
     /// Why the PRT can no longer be used (`PRT revoked`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_reason: Option<String>,
+    /// The user as the PRT's validated id_token names them (the broker's account list).
+    #[serde(default)]
+    pub profile: UserProfile,
+}
+
+/// Names from the PRT's id_token (read only after its signature, issuer and audience checked).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UserProfile {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub given_name: String,
+    #[serde(default)]
+    pub family_name: String,
 }
 
 impl fmt::Debug for PrtRecord {
@@ -127,6 +141,15 @@ pub fn list(store: &MachineStore) -> Vec<PrtRecord> {
     records
 }
 
+/// Remove the record of `upn` (the broker's removeAccount); true when there was one.
+pub fn remove(store: &MachineStore, upn: &str) -> Result<bool, PrtError> {
+    match fs::remove_file(path_for(store, upn)) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(store_error("cannot remove the PRT")(e)),
+    }
+}
+
 /// Remove every PRT (leave).
 pub fn remove_all(store: &MachineStore) {
     let _ = fs::remove_dir_all(dir(store));
@@ -151,6 +174,7 @@ mod tests {
             session_key_blob: "AAAA".into(),
             session_key_tpm_held: true,
             dead_reason: None,
+            profile: UserProfile::default(),
         }
     }
 
@@ -179,5 +203,8 @@ mod tests {
                 .as_deref(),
             Some("prt-secret-2")
         );
+        assert!(remove(&store, "ADELE.vance@contoso.com").unwrap());
+        assert!(load(&store, "adele.vance@contoso.com").unwrap().is_none());
+        assert!(!remove(&store, "adele.vance@contoso.com").unwrap());
     }
 }

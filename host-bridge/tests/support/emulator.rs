@@ -21,6 +21,15 @@ pub struct Emulator {
 impl Emulator {
     /// Serve contoso.toml, trusting `tpm_roots` for EK certificates.
     pub async fn start(tpm_roots: TpmRoots) -> Emulator {
+        Self::start_http(tpm_roots, false).await
+    }
+
+    /// Serve contoso.toml with the test hooks (admin password reset, device disable, clock).
+    pub async fn start_with_test_hooks() -> Emulator {
+        Self::start_http(TpmRoots::default(), true).await
+    }
+
+    async fn start_http(tpm_roots: TpmRoots, test_hooks: bool) -> Emulator {
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -28,7 +37,10 @@ impl Emulator {
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e/tenants/contoso.toml"),
         )
         .unwrap();
-        let config = Config::new(&base).with_tpm_roots(tpm_roots);
+        let config = Config::new(&base)
+            .with_tpm_roots(tpm_roots)
+            .with_test_hooks(test_hooks)
+            .with_extra_clients(&tenants.clients);
         let state = AppState::open(&dir.path().join("emulator.sqlite"), &tenants, config).unwrap();
         let router = tenant_emulator::app(state.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

@@ -11,6 +11,7 @@
 
 #![allow(dead_code)]
 
+pub mod dbus;
 pub mod emulator;
 pub mod prt;
 pub mod swtpm;
@@ -169,6 +170,14 @@ impl FakeCloud {
         }
     }
 
+    /// The id_token of a PRT response: for the CloudAP client, no nonce.
+    pub fn prt_id_token(&self) -> String {
+        let mut claims = self.id_token_claims("");
+        claims.aud = cxh_wire::prt::PRT_CLIENT_ID.into();
+        claims.nonce = None;
+        self.sign(&claims)
+    }
+
     pub fn id_token(&self, nonce: &str) -> String {
         self.sign(&self.id_token_claims(nonce))
     }
@@ -296,7 +305,11 @@ async fn token(
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     match field("grant_type") {
         cxh_wire::prt::GRANT_SRV_CHALLENGE => return cloud.prt.nonce(),
-        cxh_wire::prt::GRANT_JWT_BEARER => return cloud.prt.jwt_bearer(field("request")),
+        cxh_wire::prt::GRANT_JWT_BEARER => {
+            return cloud
+                .prt
+                .jwt_bearer(field("request"), &cloud.prt_id_token())
+        }
         _ => {}
     }
     let ok = field("grant_type") == "password"

@@ -34,6 +34,18 @@ pub struct PrtFakeState {
     pub revoked: bool,
     pub renewals: usize,
     pub app_tokens: usize,
+    /// Answer PRT requests with an id_token whose payload names another user (signature kept).
+    pub forge_id_token: bool,
+}
+
+/// The same JWS with its payload's `upn` changed: the signature no longer covers it.
+fn forged(id_token: &str) -> String {
+    let parts: Vec<&str> = id_token.split('.').collect();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&b64url_decode(parts[1]).unwrap()).unwrap();
+    claims["upn"] = "mallory@contoso.com".into();
+    let payload = b64url(&serde_json::to_vec(&claims).unwrap());
+    format!("{}.{payload}.{}", parts[0], parts[2])
 }
 
 fn error(code: u32, text: &str) -> Response {
@@ -52,7 +64,7 @@ impl PrtFake {
         Json(NonceResponse { nonce }).into_response()
     }
 
-    pub fn jwt_bearer(&self, request: &str) -> Response {
+    pub fn jwt_bearer(&self, request: &str, id_token: &str) -> Response {
         let Ok(jws) = ParsedJws::parse(request) else {
             return error(aadsts::DEVICE_AUTH_FAILED, "malformed request");
         };
@@ -97,7 +109,11 @@ impl PrtFake {
                 expires_on: None,
                 refresh_token: prt,
                 refresh_token_expires_in: PRT_LIFETIME_SECS.to_string(),
-                id_token: "e30.e30.".into(),
+                id_token: if state.forge_id_token {
+                    forged(id_token)
+                } else {
+                    id_token.to_string()
+                },
                 client_info: Some(b64url(br#"{"uid":"oid-1","utid":"tid-1"}"#)),
                 session_key_jwe: session_key_jwe(&encrypted, &key, &[3u8; 12]),
             })

@@ -15,6 +15,7 @@
 //! The crate is dependency-light on purpose: it builds for wasm32 and native alike.
 
 pub mod bridge;
+pub mod broker;
 pub mod consts;
 pub mod discovery;
 pub mod key_attestation;

@@ -318,6 +318,36 @@ impl std::fmt::Debug for PrtCookieClaims {
     }
 }
 
+/// The claims of a PRT response's id_token that the device reads (only after its signature,
+/// issuer, audience [`PRT_CLIENT_ID`] and lifetime are checked): who the PRT belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrtIdTokenClaims {
+    pub aud: String,
+    pub iss: String,
+    pub tid: String,
+    pub oid: String,
+    #[serde(default)]
+    pub upn: Option<String>,
+    #[serde(default)]
+    pub unique_name: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub given_name: Option<String>,
+    #[serde(default)]
+    pub family_name: Option<String>,
+    pub exp: i64,
+    #[serde(default)]
+    pub amr: Vec<String>,
+}
+
+impl PrtIdTokenClaims {
+    /// The user principal name (`upn`, else `unique_name`).
+    pub fn principal(&self) -> Option<&str> {
+        self.upn.as_deref().or(self.unique_name.as_deref())
+    }
+}
+
 /// `client_info` (base64url JSON) of a PRT or token response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientInfo {

@@ -1,0 +1,29 @@
+//! The WAM role (seed 003): a long-running token broker in the user's session. It holds the
+//! users' PRTs (through [`crate::prt`]), renews them when they are older than 4 hours, and
+//! hands out access tokens and PRT SSO cookies silently, caching tokens per user, client and
+//! scopes until shortly before they expire.
+//!
+//! - [`service`]: what each broker method does, without D-Bus (the tests and the CLI call it);
+//! - [`accounts`]: the broker's view of a PRT record (the `getAccounts` entry) and finding the
+//!   one a request names;
+//! - [`cache`]: access tokens in memory only (never on disk), per user, client and scopes;
+//! - [`failure`]: errors as the broker's callers read them (MSAL runtime status);
+//! - [`dbus`]: the interface of Microsoft's identity broker for Linux on the session bus
+//!   (`com.microsoft.identity.broker1`), so MSAL, Edge and browser extensions work with ours;
+//! - [`renewal`]: the background renewal at start and on a period;
+//! - [`daemon`]: the `host-bridge broker` command (serve until stopped).
+//!
+//! Who may call: any process of the session bus's user, as with Microsoft's broker: the session
+//! bus is the user's own. The broker never logs a token or a PRT; its log lines carry the
+//! method, the correlation id and the outcome.
+
+pub mod accounts;
+pub mod cache;
+pub mod daemon;
+pub mod dbus;
+pub mod failure;
+pub mod renewal;
+pub mod service;
+
+pub use failure::BrokerFailure;
+pub use service::Broker;
