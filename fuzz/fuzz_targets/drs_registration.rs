@@ -1,0 +1,16 @@
+//! The DRS registration body (`tenant_emulator::routes::drs_request::parse_registration`:
+//! JSON with case-insensitive member names, then the MS-DVRE types), and the checks of what it
+//! carries (CSR, transport key). Input: the request body.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tenant_emulator::csr::{verify_device_csr, verify_transport_key};
+use tenant_emulator::routes::drs_request::parse_registration;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(request) = parse_registration(data) {
+        let csr = &request.certificate_request;
+        let _ = verify_device_csr(&csr.r#type, &csr.data);
+        let _ = verify_transport_key(&request.transport_key);
+    }
+});
