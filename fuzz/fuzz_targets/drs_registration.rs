@@ -10,7 +10,7 @@ use tenant_emulator::routes::drs_request::parse_registration;
 fuzz_target!(|data: &[u8]| {
     if let Ok(request) = parse_registration(data) {
         let csr = &request.certificate_request;
-        let _ = verify_device_csr(&csr.r#type, &csr.data);
+        let _ = verify_device_csr(&csr.kind, &csr.data);
         let _ = verify_transport_key(&request.transport_key);
     }
 });
