@@ -42,6 +42,9 @@ fuzz_target!(|data: &[u8]| {
         ek_chain: vec!["fuzz root".into()],
     };
     let b64 = base64::engine::general_purpose::STANDARD.encode(data);
-    let _ = assess(Some(&b64), &expected, Some(&activation), true);
+    cxh_join_fuzz::show(
+        "assess",
+        &assess(Some(&b64), &expected, Some(&activation), true),
+    );
     let _ = tenant_emulator::attestation::ak_name(&b64);
 });

@@ -10,7 +10,8 @@ use tenant_emulator::routes::drs_request::parse_registration;
 fuzz_target!(|data: &[u8]| {
     if let Ok(request) = parse_registration(data) {
         let csr = &request.certificate_request;
-        let _ = verify_device_csr(&csr.kind, &csr.data);
-        let _ = verify_transport_key(&request.transport_key);
+        let csr = verify_device_csr(&csr.kind, &csr.data).map(|_| ());
+        let transport_key = verify_transport_key(&request.transport_key).map(|_| ());
+        cxh_join_fuzz::show("csr, transport key", &(csr, transport_key));
     }
 });

@@ -6,5 +6,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = cxh_join_fuzz::tpm_roots().verify_ek(data, cxh_join_fuzz::NOW);
+    let verified = cxh_join_fuzz::tpm_roots().verify_ek(data, cxh_join_fuzz::NOW);
+    cxh_join_fuzz::show("verify_ek", &verified.map(|ek| ek.chain));
 });

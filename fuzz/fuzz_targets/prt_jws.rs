@@ -21,7 +21,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = KdfVersion::from_header(header.kdf_ver);
         if let Some(leaf) = header.x5c.leaf() {
             if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(leaf.trim()) {
-                let _ = tenant_emulator::routes::token::prt::verify_rs256(&der, &jws);
+                let verified = tenant_emulator::routes::token::prt::verify_rs256(&der, &jws);
+                cxh_join_fuzz::show("verify_rs256", &verified);
             }
         }
     }

@@ -15,5 +15,8 @@ fuzz_target!(|data: &[u8]| {
         issuer: cxh_join_fuzz::STS_ISSUER,
         key: cxh_join_fuzz::sts_key(),
     };
-    let _ = verify_assertion(xml, &trust, cxh_join_fuzz::NOW);
+    cxh_join_fuzz::show(
+        "verify_assertion",
+        &verify_assertion(xml, &trust, cxh_join_fuzz::NOW),
+    );
 });

@@ -61,3 +61,12 @@ pub const NOW: i64 = 1_798_761_600;
 pub fn text(data: &[u8]) -> Option<&str> {
     std::str::from_utf8(data).ok()
 }
+
+/// With `CXH_FUZZ_SHOW` set, print what a parser returned (run a target binary on a seed
+/// file to see how far it gets: `CXH_FUZZ_SHOW=1 fuzz/target/…/release/saml seed.xml`).
+pub fn show<T: std::fmt::Debug>(what: &str, result: &T) {
+    static SHOW: OnceLock<bool> = OnceLock::new();
+    if *SHOW.get_or_init(|| std::env::var_os("CXH_FUZZ_SHOW").is_some()) {
+        eprintln!("{what}: {result:?}");
+    }
+}
