@@ -208,4 +208,10 @@ frames = {
 }
 for name, frame in frames.items():
     write("bridge_frame", name, json.dumps(frame))
+# --- The tenant's JSON as the bridge reads it (the wire golden fixtures) ---
+for name in sorted(os.listdir(FIXTURES)):
+    if name.endswith(".json") and name not in ("prt-vectors.json", "registration-request.wire-facts.json"):
+        write("cloud_json", name, open(os.path.join(FIXTURES, name), "rb").read())
+write("cloud_json", "nonce.json", json.dumps({"Nonce": "AwABAAEAAAACAOz_BAD0_8vU8dH9Bb0ciqF_haudN2OkDdyluIE2zHStmEQ"}))
+write("cloud_json", "drs-error.json", json.dumps({"code": "quota_exceeded", "subcode": "", "message": "m", "operationId": "o"}))
 print("seeds written to", os.path.join(HERE, "seeds"))
