@@ -2,12 +2,15 @@
 # Installs whatever cxh-join needs and is missing, and skips what is already there:
 # Debian packages (Chromium, swtpm, TSS2, sqlite3, brotli, dbus-daemon), the wasm32 target, trunk,
 # wasm-bindgen-cli (the version locked in Cargo.lock), the e2e npm packages (Playwright,
-# binaryen's wasm-opt). Safe to run again: a second run only checks.
+# binaryen's wasm-opt), the nightly toolchain and cargo-fuzz (the fuzz targets). Safe to run
+# again: a second run only checks.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 APT_PACKAGES=(chromium chromium-driver swtpm swtpm-tools libtss2-dev tpm2-tools pkg-config sqlite3 brotli hyperfine xmlsec1 dbus-daemon dbus-bin)
 TRUNK_VERSION=0.21.14   # 0.22 needs rustc >= 1.96.1 (toolchain.md)
+CARGO_FUZZ_VERSION=0.13.2
+FUZZ_TOOLCHAIN="${CXH_FUZZ_TOOLCHAIN:-nightly}"   # libFuzzer's instrumentation needs nightly
 
 install_apt_packages() {
   local missing=()
@@ -46,6 +49,21 @@ install_wasm_bindgen() {
   cargo_install wasm-bindgen-cli --version "=$want"
 }
 
+# The fuzz crate (fuzz/) builds with nightly's sanitizer flags; the project's code stays on stable.
+install_fuzz_tools() {
+  if rustup run "$FUZZ_TOOLCHAIN" rustc --version >/dev/null 2>&1; then
+    note "$FUZZ_TOOLCHAIN toolchain: present"
+  else
+    step "Installing the $FUZZ_TOOLCHAIN toolchain (minimal profile, for the fuzz targets)"
+    rustup toolchain install "$FUZZ_TOOLCHAIN" --profile minimal
+  fi
+  if cargo fuzz --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION"; then
+    note "cargo-fuzz $CARGO_FUZZ_VERSION: present"; return
+  fi
+  step "Building cargo-fuzz $CARGO_FUZZ_VERSION (about 2 minutes)"
+  cargo_install cargo-fuzz --version "=$CARGO_FUZZ_VERSION"
+}
+
 # Every package the lock file names must be installed at its locked version; npm keeps the
 # installed set in node_modules/.package-lock.json, so compare the two.
 npm_packages_match_lock() {
@@ -70,4 +88,5 @@ install_wasm_target
 install_trunk
 install_wasm_bindgen
 install_npm_packages
+install_fuzz_tools
 note "all prerequisites present"

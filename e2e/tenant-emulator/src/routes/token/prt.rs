@@ -103,8 +103,10 @@ fn signing_device(
     Ok(device)
 }
 
-/// RS256 (PKCS#1 v1.5, SHA-256) with the certificate's public key.
-fn verify_rs256(cert_der: &[u8], jws: &ParsedJws) -> Result<(), AuthorityError> {
+/// RS256 (PKCS#1 v1.5, SHA-256) with the certificate's public key. Public for the fuzz
+/// target `prt_jws` (it parses the `x5c` certificate a client sends); the token endpoint
+/// calls it only for a certificate it found issued to one of its devices.
+pub fn verify_rs256(cert_der: &[u8], jws: &ParsedJws) -> Result<(), AuthorityError> {
     use rsa::pkcs8::DecodePublicKey;
     use signature::Verifier;
     let cert = x509_cert::Certificate::from_der(cert_der)
