@@ -497,6 +497,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let app_url = args.app_url.clone().unwrap_or_else(|| {
         host_bridge::config::endpoint(&config.authority, host_bridge::handoff::APP_PATH)
     });
+    // Before the ready file says we are up: a SIGTERM from then on must be a graceful stop.
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let state = BridgeState::new(config, secret.clone(), args.keys.provider()?).await?;
     let handoff = state.handoff.clone();
     let mut running = start(state, args.listen).await?;
@@ -519,7 +521,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     std::io::stdout().flush()?;
     let served = tokio::select! {
         served = running.wait() => Some(served),
-        _ = shutdown_signal() => None,
+        _ = shutdown_signal(terminate) => None,
     };
     let outcome = match served {
         Some(served) => served.context("the server stopped"),
@@ -537,9 +539,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     outcome
 }
 
-async fn shutdown_signal() {
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+async fn shutdown_signal(mut terminate: Option<tokio::signal::unix::Signal>) {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
