@@ -38,6 +38,9 @@ pub enum JoinError {
     },
     #[error("internal error: {0}")]
     Internal(String),
+    /// The bridge is stopping and the join had not reached DRS: nothing was registered.
+    #[error("the bridge is stopping: the join stopped before {}, and nothing was registered; start the join again", .0.as_str())]
+    Stopped(JoinPhase),
     /// DRS registered the device, then a later phase failed; says whether the device object
     /// was removed from the tenant again. Kind and phase are those of the failure.
     #[error("{source}; {cloud}")]
@@ -96,7 +99,7 @@ impl JoinError {
             JoinError::Registration(_) => BridgeErrorKind::Registration,
             JoinError::CertificateInstall(_) => BridgeErrorKind::CertificateInstall,
             JoinError::Store { .. } => BridgeErrorKind::Store,
-            JoinError::Internal(_) => BridgeErrorKind::Internal,
+            JoinError::Internal(_) | JoinError::Stopped(_) => BridgeErrorKind::Internal,
             JoinError::JoinedNotManaged { .. } => BridgeErrorKind::JoinedNotManaged,
             JoinError::AfterRegistration { source, .. } => source.kind(),
         }
@@ -114,7 +117,7 @@ impl JoinError {
             JoinError::CertificateRequest(_) => Some(JoinPhase::BuildingRequest),
             JoinError::Registration(_) => Some(JoinPhase::Registering),
             JoinError::CertificateInstall(_) => Some(JoinPhase::InstallingCertificate),
-            JoinError::Store { phase, .. } => Some(*phase),
+            JoinError::Store { phase, .. } | JoinError::Stopped(phase) => Some(*phase),
             JoinError::JoinedNotManaged { source, .. } => Some(source.phase()),
             JoinError::AfterRegistration { source, .. } => source.phase(),
         }

@@ -4,6 +4,12 @@
 //! SavingJoinInfo. Every artefact is written into a staging dir of the machine store and
 //! becomes the device's join only at the very end, so an error in any phase (or a panic, or a
 //! dropped future) leaves the machine as it was.
+//!
+//! Before the registration POST the journal ([`crate::journal`]) and the join's plan go to
+//! disk, and DRS's answer right after it arrives ([`crate::recovery`]): a process killed from
+//! then on is finished or undone on the next start. A stop request ([`crate::shutdown`]) is
+//! honoured before each phase up to the POST, never after it. [`crate::pause`] points let the
+//! fault tests stop a debug build at each of these moments.
 
 use std::sync::Arc;
 
@@ -13,7 +19,6 @@ use cxh_wire::bridge::{JoinPhase, JoinResult, PhaseState};
 use cxh_wire::discovery::DiscoveryDocument;
 use cxh_wire::oidc::{AccessTokenClaims, IdTokenClaims};
 use cxh_wire::registration::RegistrationResponse;
-use der::Decode;
 use time::format_description::well_known::Rfc3339;
 
 use crate::attestation::{attest_keys, AttestationOutcome};
@@ -23,15 +28,15 @@ use crate::discovery::{discover, upn_domain};
 use crate::error::{CloudCleanup, JoinError};
 use crate::journal::{key_thumbprint, PendingRegistration};
 use crate::keys::{KeyError, KeyProvider, KeyPurpose, ProviderKey};
+use crate::recovery::{PlannedJoin, ANSWER_FILE, PLAN_FILE};
 use crate::registration::{
     attach_attestation, build_request, delete_device, device_url, register, DeviceFacts,
     RegistrationError,
 };
 use crate::secret::Secret;
 use crate::store::{
-    check_certificate, subject_common_name, CertificateError, CertificateValidity,
-    CheckedCertificate, JoinInfo, KeyFacts, MachineStore, StagedJoin, StoreError, TenantFacts,
-    UserFacts,
+    check_certificate, CertificateError, CheckedCertificate, JoinInfo, KeyFacts, MachineStore,
+    StagedJoin, StoreError, TenantFacts, UserFacts,
 };
 
 /// Who is joining the device, from a token the bridge has validated.
@@ -121,11 +126,11 @@ pub async fn run_join(
     // A required TPM that is not there must stop the join before the cloud hears of it.
     blocking(ctx.keys.clone(), |provider| provider.check_available()).await?;
 
-    progress(JoinPhase::Discovering, PhaseState::Started);
+    phase_start(JoinPhase::Discovering, progress).await?;
     let discovery = discover(&ctx.http, &ctx.config.drs, &domain).await?;
     progress(JoinPhase::Discovering, PhaseState::Completed);
 
-    progress(JoinPhase::CreatingKeys, PhaseState::Started);
+    phase_start(JoinPhase::CreatingKeys, progress).await?;
     let staged = ctx
         .store
         .begin_join()
@@ -134,7 +139,7 @@ pub async fn run_join(
     persist_keys(&staged, &keys)?;
     progress(JoinPhase::CreatingKeys, PhaseState::Completed);
 
-    progress(JoinPhase::BuildingRequest, PhaseState::Started);
+    phase_start(JoinPhase::BuildingRequest, progress).await?;
     let csr = build_csr(keys.device.clone()).await?;
     let join_endpoint = &discovery.device_join_service.join_endpoint;
     let attestation = attest_keys(
@@ -158,7 +163,17 @@ pub async fn run_join(
     }
     progress(JoinPhase::BuildingRequest, PhaseState::Completed);
 
+    if crate::shutdown::stop_requested() {
+        return Err(JoinError::Stopped(JoinPhase::Registering));
+    }
     progress(JoinPhase::Registering, PhaseState::Started);
+    // Before the POST: the plan, for finishing the join if the process dies after the answer.
+    let plan = planned_join(ctx, identity, &discovery, &keys, &attestation);
+    let plan_json =
+        serde_json::to_vec_pretty(&plan).map_err(|e| JoinError::Internal(e.to_string()))?;
+    staged
+        .write_record(PLAN_FILE, &plan_json)
+        .map_err(|e| store_error(JoinPhase::Registering, e))?;
     // Before the POST: what an administrator needs if its outcome is never learnt.
     let pending = PendingRegistration {
         device_name: ctx.config.host.device_name.clone(),
@@ -179,6 +194,12 @@ pub async fn run_join(
             },
         )
     })?;
+    crate::pause::point("registering").await;
+    // The last safe point: after the POST the tenant holds a device object.
+    if crate::shutdown::stop_requested() {
+        crate::journal::clear(&ctx.store);
+        return Err(JoinError::Stopped(JoinPhase::Registering));
+    }
     let response = match register(&ctx.http, join_endpoint, &identity.bearer, &request).await {
         Ok(response) => response,
         Err(e) => {
@@ -189,20 +210,21 @@ pub async fn run_join(
             return Err(e.into());
         }
     };
+    crate::pause::point("registered").await;
+    // The answer, on disk before anything else: a kill from here on is recovered.
+    let saved = serde_json::to_vec_pretty(&response)
+        .map_err(|e| StoreError::BadJoinInfo(e.to_string()))
+        .and_then(|json| staged.write_record(ANSWER_FILE, &json));
+    if let Err(e) = saved {
+        // Not fatal: the join goes on, only a kill now would not be recoverable.
+        tracing::warn!(error = %e, "could not save the registration answer");
+    }
     progress(JoinPhase::Registering, PhaseState::Completed);
 
     // From here on the tenant holds a device object: a failure must take it back out.
-    match finish_join(
-        ctx,
-        identity,
-        &discovery,
-        staged,
-        &response,
-        &keys,
-        &attestation,
-        progress,
-    ) {
+    match finish_join(&plan, staged, &response, &keys, progress).await {
         Ok(info) => {
+            crate::pause::point("committed").await;
             crate::journal::clear(&ctx.store);
             tracing::info!(device_id = %info.device_id, thumbprint = %info.thumbprint, "device joined");
             Ok(join_result(&info))
@@ -220,27 +242,34 @@ pub async fn run_join(
     }
 }
 
+/// A phase begins: stop first if the process is stopping (only before the POST), then
+/// report it, then the phase's pause point.
+async fn phase_start(phase: JoinPhase, progress: &mut Progress<'_>) -> Result<(), JoinError> {
+    if crate::shutdown::stop_requested() {
+        return Err(JoinError::Stopped(phase));
+    }
+    progress(phase, PhaseState::Started);
+    crate::pause::point(phase.as_str()).await;
+    Ok(())
+}
+
 /// The phases after DRS answered: install the certificate, write the join info, commit.
 /// On error the staging dir is dropped (removed) before this returns.
-#[allow(clippy::too_many_arguments)]
-fn finish_join(
-    ctx: &JoinContext,
-    identity: &JoinIdentity,
-    discovery: &DiscoveryDocument,
+async fn finish_join(
+    plan: &PlannedJoin,
     staged: StagedJoin,
     response: &RegistrationResponse,
     keys: &JoinKeys,
-    attestation: &AttestationOutcome,
     progress: &mut Progress<'_>,
 ) -> Result<JoinInfo, JoinError> {
     progress(JoinPhase::InstallingCertificate, PhaseState::Started);
+    crate::pause::point(JoinPhase::InstallingCertificate.as_str()).await;
     let certificate = install_certificate(&staged, response, keys.device.as_ref())?;
     progress(JoinPhase::InstallingCertificate, PhaseState::Completed);
 
     progress(JoinPhase::SavingJoinInfo, PhaseState::Started);
-    let mut info = join_info(ctx, identity, discovery, &certificate, keys);
-    info.key.transport_key_attested = attestation.facts.transport_key_attested;
-    info.key.attestation = attestation.facts.clone();
+    crate::pause::point(JoinPhase::SavingJoinInfo.as_str()).await;
+    let info = plan.join_info(&certificate);
     staged
         .write_join_info(&info)
         .map_err(|e| store_error(JoinPhase::SavingJoinInfo, e))?;
@@ -259,7 +288,7 @@ async fn undo_registration(
     bearer: &Secret,
     response: &RegistrationResponse,
 ) -> CloudCleanup {
-    let Some(device_id) = registered_device_id(response) else {
+    let Some(device_id) = crate::recovery::registered_device_id(response) else {
         tracing::error!("a join failed after registration and the device id is unknown: the device object remains in the tenant");
         return CloudCleanup::UnknownDevice;
     };
@@ -280,16 +309,6 @@ async fn undo_registration(
             }
         }
     }
-}
-
-/// The device id DRS put in the certificate's subject CN, if it is one (a GUID).
-fn registered_device_id(response: &RegistrationResponse) -> Option<String> {
-    let der = STANDARD.decode(response.certificate.raw_body.trim()).ok()?;
-    let certificate = x509_cert::Certificate::from_der(&der).ok()?;
-    let cn = subject_common_name(&certificate).ok()?;
-    uuid::Uuid::parse_str(&cn)
-        .ok()
-        .map(|id| id.hyphenated().to_string())
 }
 
 /// A store failure in a phase; "already joined" stays its own answer.
@@ -365,22 +384,17 @@ fn install_certificate(
     Ok(checked)
 }
 
-fn join_info(
+/// Everything the join info holds except what the certificate says, known before the POST.
+fn planned_join(
     ctx: &JoinContext,
     identity: &JoinIdentity,
     discovery: &DiscoveryDocument,
-    certificate: &CheckedCertificate,
     keys: &JoinKeys,
-) -> JoinInfo {
-    JoinInfo {
-        device_id: certificate.device_id.clone(),
-        thumbprint: certificate.thumbprint.clone(),
+    attestation: &AttestationOutcome,
+) -> PlannedJoin {
+    PlannedJoin {
         device_name: ctx.config.host.device_name.clone(),
         os_version: ctx.config.host.os_version.clone(),
-        certificate: CertificateValidity {
-            not_before_unix: certificate.not_before_unix,
-            not_after_unix: certificate.not_after_unix,
-        },
         tenant: TenantFacts {
             id: identity.tenant_id.clone(),
             display_name: tenant_display_name(identity, discovery),
@@ -405,12 +419,9 @@ fn join_info(
             container_id: keys.container_id.clone(),
             tpm_tcti: ctx.keys.tpm_tcti(),
             software_fallback_reason: ctx.keys.fallback_reason(),
-            transport_key_attested: false,
-            attestation: Default::default(),
+            transport_key_attested: attestation.facts.transport_key_attested,
+            attestation: attestation.facts.clone(),
         },
-        joined_at: time::OffsetDateTime::now_utc()
-            .format(&Rfc3339)
-            .unwrap_or_default(),
     }
 }
 

@@ -9,8 +9,10 @@
 //! its SubjectPublicKeyInfo, the tail of the device object's alternativeSecurityId) and the
 //! time, until the next join replaces it.
 //!
-//! Not done here: finishing or undoing such a registration on the next start (there is no
-//! certificate to authenticate a delete with when the answer never arrived).
+//! When DRS's answer did arrive (saved in the staging dir the moment it came), the next start
+//! finishes or undoes the join and clears the journal ([`crate::recovery`]). When it never
+//! arrived there is no certificate to finish with or to authenticate a delete with: the journal
+//! stays, and `status` keeps telling the administrator which device object to look for.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;

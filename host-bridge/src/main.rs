@@ -282,6 +282,10 @@ struct ServeArgs {
     /// The join web app the handoff page opens [default: {authority}/WebApp/CloudDomainJoin/4]
     #[arg(long)]
     app_url: Option<String>,
+    /// On SIGTERM/SIGINT, how long a running join may take to finish before it is stopped at
+    /// a safe point (seconds)
+    #[arg(long, default_value_t = 60)]
+    stop_grace_secs: u64,
     #[command(flatten)]
     keys: KeyArgs,
 }
@@ -523,9 +527,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let app_url = args.app_url.clone().unwrap_or_else(|| {
         host_bridge::config::endpoint(&config.authority, host_bridge::handoff::APP_PATH)
     });
-    let state = BridgeState::new(config, secret.clone(), args.keys.provider()?)?;
+    // Before the ready file says we are up: a SIGTERM from then on must be a graceful stop.
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let state = BridgeState::new(config, secret.clone(), args.keys.provider()?).await?;
     let handoff = state.handoff.clone();
-    let running = start(state, args.listen).await?;
+    let mut running = start(state, args.listen).await?;
     let ws_url = running.ws_url();
     if let Some(path) = &args.handoff_page {
         handoff
@@ -543,9 +549,18 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     println!("host-bridge listening on {ws_url}");
     std::io::stdout().flush()?;
-    let outcome = tokio::select! {
-        served = running.wait() => served.context("the server stopped"),
-        _ = shutdown_signal() => Ok(()),
+    let served = tokio::select! {
+        served = running.wait() => Some(served),
+        _ = shutdown_signal(terminate) => None,
+    };
+    let outcome = match served {
+        Some(served) => served.context("the server stopped"),
+        None => {
+            let grace = std::time::Duration::from_secs(args.stop_grace_secs);
+            let stopped = running.shutdown(grace).await;
+            tracing::info!(?stopped, "stopped");
+            Ok(())
+        }
     };
     if let Some(path) = &args.ready_file {
         let _ = std::fs::remove_file(path);
@@ -554,9 +569,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     outcome
 }
 
-async fn shutdown_signal() {
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+async fn shutdown_signal(mut terminate: Option<tokio::signal::unix::Signal>) {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}

@@ -145,6 +145,9 @@ pub async fn join_with_password(
     let http = crate::http::build_client(config.ca_file.as_deref())?;
     let store = MachineStore::open(&config.state_dir)?;
     let _lock = store.lock()?;
+    for recovered in crate::recovery::recover(&store, config.ca_file.as_deref()).await {
+        println!("[recovery] {recovered}");
+    }
     store.sweep_leftovers();
     let validator = TokenValidator::new(http.clone(), config.authority.clone());
     let total = Instant::now();

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Extension, State};
@@ -74,9 +75,10 @@ pub struct BridgeState {
 }
 
 impl BridgeState {
-    /// Prepare the state: HTTP client, machine store (created 0700, locked, then crash
+    /// Prepare the state: HTTP client, machine store (created 0700, locked, then a join
+    /// killed after DRS answered finished or undone ([`crate::recovery`]) and the other crash
     /// leftovers swept: with the lock held no other process can own a staging dir).
-    pub fn new(
+    pub async fn new(
         config: BridgeConfig,
         secret: Secret,
         keys: Arc<dyn KeyProvider>,
@@ -85,6 +87,7 @@ impl BridgeState {
         let http = build_client(config.ca_file.as_deref())?;
         let store = MachineStore::open(&config.state_dir)?;
         let state_lock = store.lock()?;
+        crate::recovery::recover(&store, config.ca_file.as_deref()).await;
         store.sweep_leftovers();
         let validator = TokenValidator::new(http.clone(), config.authority.clone());
         let join = JoinContext {
@@ -147,7 +150,26 @@ async fn upgrade(
 pub struct RunningBridge {
     pub local_addr: SocketAddr,
     task: JoinHandle<std::io::Result<()>>,
+    state: Arc<BridgeState>,
 }
+
+/// How a [`RunningBridge::shutdown`] went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownOutcome {
+    /// No join was running, or it ended within the grace period.
+    Clean,
+    /// The grace period ran out; the join stopped at a safe point (before its POST, or
+    /// after its commit) within the POST's timeout.
+    JoinStopped,
+    /// The join was still running (stuck in its POST) when the bridge had to go; the next
+    /// start recovers it.
+    JoinAbandoned,
+}
+
+/// How long a join past its grace period may still take: the registration POST's timeout.
+const AFTER_STOP: Duration = Duration::from_secs(35);
+/// Time for the sessions to write the join's last frame after the join ended.
+const LAST_FRAME: Duration = Duration::from_millis(300);
 
 impl RunningBridge {
     /// The URL the page connects to.
@@ -155,9 +177,9 @@ impl RunningBridge {
         format!("ws://{}/", self.local_addr)
     }
 
-    /// Serve until the process is stopped.
-    pub async fn wait(self) -> std::io::Result<()> {
-        match self.task.await {
+    /// Serve until the server fails (it runs until stopped otherwise).
+    pub async fn wait(&mut self) -> std::io::Result<()> {
+        match (&mut self.task).await {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(e)),
         }
@@ -165,6 +187,33 @@ impl RunningBridge {
 
     pub fn stop(self) {
         self.task.abort();
+    }
+
+    /// Stop gracefully ([`crate::shutdown`]): refuse new connections (the listener closes)
+    /// and new joins, wait up to `grace` for a running join, then ask it to stop at a safe
+    /// point and wait for that, bounded too.
+    pub async fn shutdown(self, grace: Duration) -> ShutdownOutcome {
+        crate::shutdown::refuse_new_joins();
+        self.task.abort();
+        let _ = self.task.await;
+        tracing::info!("listener closed; waiting for a running join");
+        let joins = self.state.join_lock.clone();
+        let outcome = match tokio::time::timeout(grace, joins.lock()).await {
+            Ok(_idle) => ShutdownOutcome::Clean,
+            Err(_) => {
+                tracing::warn!(
+                    ?grace,
+                    "the join did not end within the grace period; stopping it at a safe point"
+                );
+                crate::shutdown::request_stop();
+                match tokio::time::timeout(AFTER_STOP, joins.lock()).await {
+                    Ok(_idle) => ShutdownOutcome::JoinStopped,
+                    Err(_) => ShutdownOutcome::JoinAbandoned,
+                }
+            }
+        };
+        tokio::time::sleep(LAST_FRAME).await;
+        outcome
     }
 }
 
@@ -184,10 +233,15 @@ pub async fn start(state: BridgeState, listen: SocketAddr) -> Result<RunningBrid
         source,
     })?;
     let limits = state.config.server_limits;
-    let app = router(Arc::new(state));
+    let state = Arc::new(state);
+    let app = router(state.clone());
     let task = tokio::spawn(crate::listener::serve(listener, app, limits));
     tracing::info!(%local_addr, "bridge listening");
-    Ok(RunningBridge { local_addr, task })
+    Ok(RunningBridge {
+        local_addr,
+        task,
+        state,
+    })
 }
 
 /// What a launcher needs to open the page: written to the ready file (0600), never to stdout.

@@ -264,6 +264,9 @@ fn start_join(
     if let Some(device_id) = already_joined(&state.join.store) {
         return fail(JoinError::AlreadyJoined(device_id));
     }
+    if crate::shutdown::refusing_new_joins() {
+        return fail(JoinError::Stopped(cxh_wire::bridge::JoinPhase::Discovering));
+    }
     let Ok(guard) = state.join_lock.clone().try_lock_owned() else {
         return fail(JoinError::Busy);
     };

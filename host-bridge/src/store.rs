@@ -6,6 +6,11 @@
 //! - `.staging-<uuid>/` – a join under construction. It becomes `join/` by one rename, only
 //!   once the certificate is checked and the join info written; dropping a [`StagedJoin`]
 //!   without committing removes it, so a failed join leaves no orphan key or certificate.
+//!   From the registration on it also holds the join's plan and DRS's answer
+//!   ([`crate::recovery`]), so that a join killed between the answer and the commit is
+//!   finished (or undone at DRS) on the next start instead of being swept away.
+//! - `.unfinished-<uuid>/` – such a staging dir that recovery could neither finish nor undo
+//!   (DRS unreachable, the TPM not answering): kept for the next start to try again.
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::Write;
@@ -31,6 +36,8 @@ pub const CERT_DER_FILE: &str = "device-cert.der";
 pub const CERT_PEM_FILE: &str = "device-cert.pem";
 pub const JOIN_INFO_FILE: &str = "join-info.json";
 const LEAVING_PREFIX: &str = ".leaving-";
+/// A staging dir with a DRS answer that recovery must try again ([`crate::recovery`]).
+pub const UNFINISHED_PREFIX: &str = ".unfinished-";
 /// X.500 commonName.
 const CN_OID: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("2.5.4.3");
 
@@ -280,6 +287,25 @@ impl MachineStore {
         })
     }
 
+    /// Take over a staging dir a killed process left behind ([`crate::recovery`]): what the
+    /// interrupted run may have half-written after the answer (certificate, join info) is
+    /// removed, to be written again. The keys, the plan and the answer stay.
+    pub fn resume_join(&self, dir: &Path) -> Result<StagedJoin, StoreError> {
+        for name in [CERT_DER_FILE, CERT_PEM_FILE, JOIN_INFO_FILE] {
+            let path = dir.join(name);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error("cannot remove", &path)(e)),
+            }
+        }
+        Ok(StagedJoin {
+            dir: dir.to_path_buf(),
+            final_dir: self.join_dir(),
+            committed: false,
+        })
+    }
+
     /// Take the state dir's exclusive advisory lock (`flock` on the directory itself, so no
     /// lock file appears in the store), or fail at once with [`StoreError::Locked`] when
     /// another process holds it. `serve` holds it for its lifetime; `join`, `leave` and
@@ -409,7 +435,44 @@ impl StagedJoin {
         if let Some(root) = self.final_dir.parent() {
             sync_dir(root)?;
         }
+        // Recovery's records are not part of a join; removed only after the rename, so a
+        // kill before it still finds them in the staging dir.
+        for record in crate::recovery::RECORDS {
+            let _ = fs::remove_file(self.final_dir.join(record));
+        }
         Ok(self.final_dir.clone())
+    }
+
+    /// Write a record of the join (plan, DRS answer) under a temporary name, then rename it,
+    /// so a kill never leaves it half-written; flushed with its directory entry.
+    pub fn write_record(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let tmp = format!("{name}.tmp");
+        let _ = fs::remove_file(self.dir.join(&tmp));
+        self.write_private(&tmp, bytes)?;
+        let path = self.dir.join(name);
+        fs::rename(self.dir.join(&tmp), &path).map_err(io_error("cannot rename", &path))?;
+        sync_dir(&self.dir)
+    }
+
+    /// Keep the staging dir on drop, under `.unfinished-<uuid>` (recovery tries it again on
+    /// the next start).
+    pub fn keep_for_retry(mut self) -> Result<PathBuf, StoreError> {
+        let name = self
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let target = if name.starts_with(UNFINISHED_PREFIX) {
+            self.dir.clone()
+        } else {
+            let root = self.final_dir.parent().unwrap_or(Path::new("."));
+            let target = root.join(format!("{UNFINISHED_PREFIX}{}", uuid::Uuid::new_v4()));
+            fs::rename(&self.dir, &target).map_err(io_error("cannot keep", &self.dir))?;
+            sync_dir(root)?;
+            target
+        };
+        self.committed = true;
+        Ok(target)
     }
 
     /// Create a file readable by the owner only, and flush it to disk before the rename.

@@ -47,7 +47,9 @@ async fn bridge(limits: ServerLimits) -> Bridge {
         .unwrap();
     config.server_limits = limits;
     let secret = Secret::random();
-    let state = BridgeState::new(config, secret.clone(), Arc::new(SoftwareKeyProvider)).unwrap();
+    let state = BridgeState::new(config, secret.clone(), Arc::new(SoftwareKeyProvider))
+        .await
+        .unwrap();
     let running = start(state, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     Bridge {
         running,

@@ -44,7 +44,9 @@ async fn bridge_in(cloud: &Arc<FakeCloud>, state_dir: &Path, flow: HostFlow) -> 
     config.host.language = Some("de-DE".into());
     config.host.embedder_origin = Some("http://127.0.0.1:9".into());
     let secret = Secret::random();
-    let state = BridgeState::new(config, secret.clone(), Arc::new(SoftwareKeyProvider)).unwrap();
+    let state = BridgeState::new(config, secret.clone(), Arc::new(SoftwareKeyProvider))
+        .await
+        .unwrap();
     let running = start(state, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     Bridge {
         running,
