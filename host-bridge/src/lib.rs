@@ -25,6 +25,7 @@ pub mod leave;
 pub mod listener;
 pub mod mdm;
 pub mod nonce;
+pub mod page_leave;
 pub mod prt;
 pub mod registration;
 pub mod scripted;
