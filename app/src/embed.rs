@@ -137,6 +137,7 @@ mod tests {
             joined_device_id: None,
             joined_tenant: None,
             leave_command: None,
+            can_leave: false,
             embedder_origin: embedder.map(str::to_string),
         }
     }

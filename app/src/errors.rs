@@ -161,6 +161,7 @@ pub const CATALOG: &[Entry] = &[
     // This device.
     entry("already_joined", Device, Text::ErrAlreadyJoined, Text::AdvLeaveFirst, StartOver),
     entry("busy", Device, Text::ErrBusy, Text::AdvTryAgainLater, TryAgain),
+    entry("leave_not_allowed", Device, Text::ErrLeaveNotAllowed, Text::AdvLeaveCommand, StartOver),
     entry("key_creation", Device, Text::ErrKeys, Text::AdvAskAdmin, TryAgain),
     entry("certificate_request", Device, Text::ErrorJoinFailed, Text::AdvAskAdmin, StartOver),
     entry("certificate_install", Device, Text::ErrDeviceStore, Text::AdvAskAdmin, StartOver),

@@ -35,7 +35,7 @@ mod browser_app {
     use crate::pages::done::{DonePage, HandoverPage};
     use crate::pages::error::ErrorPage;
     use crate::pages::join_options::JoinOptionsPage;
-    use crate::pages::local_account::{AlreadyJoinedPage, NotCoveredPage};
+    use crate::pages::local_account::{AlreadyJoinedPage, ConfirmLeavePage, NotCoveredPage};
     use crate::pages::ownership::OwnershipPage;
     use crate::pages::progress::ProgressPage;
     use crate::pages::second_factor::SecondFactorPage;
@@ -62,8 +62,11 @@ mod browser_app {
             Page::Working(on) => view! { <WorkingPage on=on /> }.into_any(),
             Page::Ownership => view! { <OwnershipPage /> }.into_any(),
             Page::JoinOptions => view! { <JoinOptionsPage /> }.into_any(),
-            Page::AlreadyJoined { device_id, tenant, leave_command } => {
-                view! { <AlreadyJoinedPage device_id=device_id tenant=tenant leave_command=leave_command /> }.into_any()
+            Page::AlreadyJoined { device_id, tenant, leave_command, can_leave } => {
+                view! { <AlreadyJoinedPage device_id=device_id tenant=tenant leave_command=leave_command can_leave=can_leave /> }.into_any()
+            }
+            Page::ConfirmLeave { device_id, tenant } => {
+                view! { <ConfirmLeavePage device_id=device_id tenant=tenant /> }.into_any()
             }
             Page::NotCovered { choice, back } => view! { <NotCoveredPage choice=choice back=back /> }.into_any(),
             Page::SignIn(context) => match controller.host.get_untracked() {

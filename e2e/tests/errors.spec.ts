@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { startStack, Stack, StackOptions, ROOT } from './support/stack';
 import { ADELE } from './support/flow';
 import { wrongCode } from './support/totp';
+import { shot } from './support/screenshot';
 
 const LEE = { upn: 'lee.gu@contoso.com', password: 'Lee-Secure-9', totp: 'JBSWY3DPEHPK3PXPJBSWY3DP' };
 const ZOE = { upn: 'zoe.angstrom@contoso.com', password: 'Zoe-Pass-5', name: 'Zoë Ångström' };
@@ -28,21 +29,6 @@ test.afterEach(async () => {
 async function start(options: StackOptions = {}): Promise<Stack> {
   stack = await startStack({ edition: 'enterprise', ...options });
   return stack;
-}
-
-/** Screenshots for the README gallery, both themes (the light one is the Settings theme's
- * classes on the same page), only when the screenshot script asks. */
-async function shot(page: Page, name: string) {
-  if (!process.env.CXH_SCREENSHOTS) return;
-  await page.mouse.move(0, 0);
-  const out = join(ROOT, 'e2e', 'screenshots');
-  const original = await page.evaluate(() => document.body.className);
-  for (const theme of ['dark', 'light']) {
-    await page.evaluate((cls) => { document.body.className = cls; },
-      theme === 'dark' ? 'theme-dark flow-oobe' : 'theme-light flow-settings');
-    await page.screenshot({ path: join(out, `${theme}-${name}.png`) });
-  }
-  await page.evaluate((cls) => { document.body.className = cls; }, original);
 }
 
 async function toSignIn(page: Page, s: Stack) {

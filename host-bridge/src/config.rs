@@ -37,6 +37,9 @@ pub struct HostSettings {
     pub language: Option<String>,
     /// Origin of the page embedding the app (`--embedder-origin`, Settings flow).
     pub embedder_origin: Option<String>,
+    /// The page may leave the organization (`--allow-leave`; on by default in Settings, where
+    /// "Disconnect" is the user's to press, off in the OOBE kiosk).
+    pub allow_leave: bool,
 }
 
 impl Default for HostSettings {
@@ -49,6 +52,7 @@ impl Default for HostSettings {
             os_version: DEFAULT_OS_VERSION.to_string(),
             language: None,
             embedder_origin: None,
+            allow_leave: false,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The host context the bridge tells the page in `welcome`: where the experience runs
 //! (OOBE or Settings), the edition (which decides the first page), the device, and whether
-//! the device is already joined.
+//! the device is already joined (and how it can leave: a button when the host allows it, else
+//! the command).
 
 use cxh_wire::bridge::HostContext;
 
@@ -17,8 +18,9 @@ pub fn host_context(config: &BridgeConfig, store: &MachineStore) -> HostContext 
     };
     let joined_device_id = joined.as_ref().map(|info| info.device_id.clone());
     let joined_tenant = joined.as_ref().map(|info| info.tenant.display_name.clone());
-    // This host has no leave button: the page names the command that leaves.
-    let leave_command = joined.is_some().then(|| leave_command(&config.state_dir));
+    // A host that lets the page leave gets a button; otherwise the page names the command.
+    let can_leave = config.host.allow_leave;
+    let leave_command = (joined.is_some() && !can_leave).then(|| leave_command(&config.state_dir));
     HostContext {
         flow: config.host.flow,
         edition: config.host.edition,
@@ -30,6 +32,7 @@ pub fn host_context(config: &BridgeConfig, store: &MachineStore) -> HostContext 
         joined_device_id,
         joined_tenant,
         leave_command,
+        can_leave,
         embedder_origin: config.host.embedder_origin.clone(),
     }
 }

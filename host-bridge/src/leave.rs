@@ -44,6 +44,8 @@ pub struct LeaveReport {
     pub lines: Vec<String>,
     /// The device object is gone from the tenant.
     pub deleted_in_tenant: bool,
+    /// The device that left, when a join (with readable join info) was there to leave.
+    pub device_id: Option<String>,
 }
 
 /// Leave: DRS first (device certificate, then the fallback), then the local join.
@@ -51,14 +53,25 @@ pub async fn leave(
     store: &MachineStore,
     options: &LeaveOptions,
 ) -> Result<LeaveReport, LeaveError> {
-    let mut report = LeaveReport::default();
     if !store.root().exists() {
+        let mut report = LeaveReport::default();
         report
             .lines
             .push("This device is not joined; nothing to leave.".into());
         return Ok(report);
     }
     let _lock = store.lock()?;
+    leave_locked(store, options).await
+}
+
+/// [`leave`] for a caller that already holds the state dir's lock: the serving bridge holds
+/// it for its lifetime ([`crate::server::BridgeState`]), and a second `flock` from the same
+/// process would be refused as [`StoreError::Locked`].
+pub async fn leave_locked(
+    store: &MachineStore,
+    options: &LeaveOptions,
+) -> Result<LeaveReport, LeaveError> {
+    let mut report = LeaveReport::default();
     let info = match store.load_join_info() {
         Ok(Some(info)) => info,
         Ok(None) | Err(_) if store.is_joined() => {
@@ -79,6 +92,7 @@ pub async fn leave(
         }
         Err(e) => return Err(e.into()),
     };
+    report.device_id = Some(info.device_id.clone());
     let config = |e: crate::config::ConfigError| LeaveError::Config(e.to_string());
     let drs_text = options
         .drs

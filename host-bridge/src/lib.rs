@@ -26,6 +26,7 @@ pub mod leave;
 pub mod listener;
 pub mod mdm;
 pub mod nonce;
+pub mod page_leave;
 pub mod pause;
 pub mod prt;
 pub mod recovery;

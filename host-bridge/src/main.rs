@@ -268,6 +268,11 @@ struct ServeArgs {
     /// join's outcome (with the device id) to this origin only.
     #[arg(long)]
     embedder_origin: Option<String>,
+    /// Let the page leave the organization of a joined device (a "Leave" button; the page
+    /// names the `leave` command otherwise). `--allow-leave=false` turns it off
+    /// [default: on in the Settings flow, off in OOBE]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    allow_leave: Option<bool>,
     /// Extra PEM CA bundle to trust for HTTPS.
     #[arg(long)]
     ca_file: Option<PathBuf>,
@@ -518,6 +523,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         config.host.device_name = name;
     }
     config.host.language = args.language;
+    config.host.allow_leave = args
+        .allow_leave
+        .unwrap_or(config.host.flow == HostFlow::Settings);
     config.host.embedder_origin = args
         .embedder_origin
         .as_deref()

@@ -7,7 +7,8 @@
 //! reading, so a second request is answered (`busy`) instead of queued, and progress frames
 //! stream out as the phases happen. Malformed frames get `invalid_message`; the session stays.
 //! `prepare_auto_logon` (OOBE, managed users) hands over the automatic sign-in password, kept
-//! by [`crate::autologon`] until a join for the same user succeeds or fails.
+//! by [`crate::autologon`] until a join for the same user succeeds or fails. `leave` (hosts
+//! that allow it) is [`crate::page_leave`].
 
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -198,6 +199,7 @@ fn handle_text(
         Ok(ClientMessage::PrepareAutoLogon { upn, password }) => {
             prepare_auto_logon(state, outbox, upn, zeroize::Zeroizing::new(password.0))
         }
+        Ok(ClientMessage::Leave) => crate::page_leave::leave_from_page(state, outbox),
         Ok(ClientMessage::Hello { .. }) => reply_invalid(outbox, "hello was already received"),
         Err(e) => reply_invalid(outbox, &format!("not a protocol message: {e}")),
     }

@@ -87,10 +87,11 @@ impl Controller {
                     return Err(FlowError::from_bridge(&error));
                 }
                 // A repeated welcome carries nothing new for a join under way; the
-                // automatic sign-in answer and nonces belong to other connections.
+                // automatic sign-in answer, nonces and leaves belong to other connections.
                 ServerMessage::Welcome { .. }
                 | ServerMessage::AutoLogonBuffer { .. }
-                | ServerMessage::Nonce { .. } => {}
+                | ServerMessage::Nonce { .. }
+                | ServerMessage::Left { .. } => {}
             }
         }
     }

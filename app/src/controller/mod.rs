@@ -4,12 +4,14 @@
 //!
 //! One file per role: [`browser`] (storage, URL, document), [`boot`] (the launch URL and the
 //! bridge connection), [`sign_in`] (the sign-in request and its answer), [`terms`] (the MDM
-//! terms round trip), [`join`] (the bridge's join and its retry). This file holds the shared
+//! terms round trip), [`join`] (the bridge's join and its retry), [`leave`] (leaving the
+//! organization, where the host allows it). This file holds the shared
 //! state and the navigation between pages.
 
 mod boot;
 pub mod browser;
 mod join;
+mod leave;
 mod sign_in;
 mod terms;
 
@@ -19,8 +21,8 @@ use leptos::prelude::*;
 use crate::embed::Outcome;
 use crate::errors::Action;
 use crate::flow::{
-    entry_page, starts_at_sign_in, BackTo, ErrorReason, FlowError, OtherChoice, Page, PhaseBoard,
-    WorkingOn,
+    entry_page, starts_at_sign_in, BackTo, ErrorReason, FlowError, LeftNotice, OtherChoice, Page,
+    PhaseBoard, WorkingOn,
 };
 pub use browser::present;
 use browser::session;
@@ -37,6 +39,9 @@ pub struct Controller {
     pub mdm: RwSignal<bool>,
     /// The signed-in user's display name (`name` claim of the validated id_token).
     pub display_name: RwSignal<Option<String>>,
+    /// The device left its organization from this app: the start page says so (and whether
+    /// the device object remains in the tenant).
+    pub left: RwSignal<Option<LeftNotice>>,
     /// The validated sign-in of the join under way, kept in memory (never in the session) so
     /// that Try again after a retryable failure joins again without a new sign-in.
     attempt: StoredValue<Option<JoinAttempt>>,
@@ -58,6 +63,7 @@ impl Controller {
             phases: RwSignal::new(PhaseBoard::default()),
             mdm: RwSignal::new(false),
             display_name: RwSignal::new(None),
+            left: RwSignal::new(None),
             attempt: StoredValue::new(None),
         }
     }
@@ -77,6 +83,10 @@ impl Controller {
         };
         if let Some(outcome) = outcome {
             self.post(outcome);
+        }
+        // The notice of a leave belongs to the start pages; going on means it was read.
+        if !matches!(page, Page::Ownership | Page::JoinOptions | Page::Working(_)) {
+            self.left.set(None);
         }
         self.page.set(page);
     }

@@ -152,6 +152,13 @@ pub enum Page {
         tenant: Option<String>,
         /// The command that leaves, when the host has no button for it.
         leave_command: Option<String>,
+        /// The host lets the page leave: a "Leave <organization>" button.
+        can_leave: bool,
+    },
+    /// "Leave <organization>?": what leaving does, Leave or Cancel.
+    ConfirmLeave {
+        device_id: String,
+        tenant: Option<String>,
     },
     NotCovered {
         choice: OtherChoice,
@@ -182,6 +189,16 @@ pub enum WorkingOn {
     Connecting,
     Redirecting,
     CheckingSignIn,
+    Leaving,
+}
+
+/// What the start page says after the device left its organization from this app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftNotice {
+    /// The organization it left, when the host named it.
+    pub tenant: Option<String>,
+    /// The device object was deleted at DRS; otherwise it remains in the tenant.
+    pub deleted_in_tenant: bool,
 }
 
 /// The first page for a host (seed 000 step 1): a joined device says so; Professional asks who
@@ -192,6 +209,7 @@ pub fn entry_page(host: &HostContext) -> Page {
             device_id: device_id.clone(),
             tenant: host.joined_tenant.clone(),
             leave_command: host.leave_command.clone(),
+            can_leave: host.can_leave,
         };
     }
     match host.edition {
@@ -215,6 +233,20 @@ pub fn starts_at_sign_in(host: &HostContext) -> bool {
             .as_deref()
             .unwrap_or_default()
             .is_empty()
+}
+
+/// Where the app goes once the device left: the start of the join. In OOBE that is the
+/// edition's first page; in Settings (whose start is the sign-in itself) the join options,
+/// so that the user reads what leaving did before choosing to join again.
+pub fn after_leave_page(host: &HostContext) -> Page {
+    let mut left = host.clone();
+    left.joined_device_id = None;
+    left.joined_tenant = None;
+    left.leave_command = None;
+    match host.flow {
+        cxh_wire::bridge::HostFlow::Settings => Page::JoinOptions,
+        cxh_wire::bridge::HostFlow::Oobe => entry_page(&left),
+    }
 }
 
 /// Where Back on the join options page goes: only Professional came through ownership.
@@ -249,13 +281,33 @@ mod tests {
                 device_id: "d-1".into(),
                 tenant: Some("Contoso".into()),
                 leave_command: Some("host-bridge leave --state-dir /s".into()),
+                can_leave: false,
             }
         );
+        joined.can_leave = true;
+        assert!(matches!(
+            entry_page(&joined),
+            Page::AlreadyJoined {
+                can_leave: true,
+                ..
+            }
+        ));
         assert_eq!(
             join_options_back(&host(Edition::Professional)),
             Some(BackTo::Ownership)
         );
         assert_eq!(join_options_back(&host(Edition::Enterprise)), None);
+    }
+
+    #[test]
+    fn after_leaving_the_join_starts_again() {
+        let mut joined = host(Edition::Enterprise);
+        joined.joined_device_id = Some("d-1".into());
+        assert_eq!(after_leave_page(&joined), Page::JoinOptions);
+        joined.edition = Edition::Professional;
+        assert_eq!(after_leave_page(&joined), Page::Ownership);
+        joined.flow = HostFlow::Settings;
+        assert_eq!(after_leave_page(&joined), Page::JoinOptions);
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub fn host(edition: Edition) -> HostContext {
         joined_device_id: None,
         joined_tenant: None,
         leave_command: None,
+        can_leave: false,
         embedder_origin: None,
     }
 }

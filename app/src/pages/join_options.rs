@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{ActionRow, ChoiceButton, PageHeading};
+use super::{ActionRow, ChoiceButton, LeftNoticeBanner, PageHeading};
 use crate::controller::use_controller;
 use crate::flow::{join_options_back, OtherChoice};
 use crate::i18n::{t, Text};
@@ -19,6 +19,7 @@ pub fn JoinOptionsPage() -> impl IntoView {
     view! {
         <PageHeading name="join-options" text=t(Text::JoinOptionsHeading) />
         <p class="intro">{t(Text::JoinOptionsIntro)}</p>
+        <LeftNoticeBanner />
         <div class="choices" role="group" aria-label=t(Text::JoinOptionsHeading)>
             <ChoiceButton testid="btn-join-entra" primary=true
                 title=t(Text::JoinEntra) detail=t(Text::JoinEntraDetail)

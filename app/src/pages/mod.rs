@@ -80,6 +80,34 @@ pub fn ActionRow(
     }
 }
 
+/// After the device left its organization from this app: which one, and whether its device
+/// object was deleted in the tenant or remains there (shown on the start page, announced).
+#[component]
+pub fn LeftNoticeBanner() -> impl IntoView {
+    use crate::i18n::{format, t, Text};
+    let controller = crate::controller::use_controller();
+    move || {
+        controller.left.get().map(|left| {
+            let name = left
+                .tenant
+                .clone()
+                .unwrap_or_else(|| t(Text::YourOrganization).to_string());
+            let tenant_side = if left.deleted_in_tenant {
+                Text::LeftDeleted
+            } else {
+                Text::LeftRemains
+            };
+            view! {
+                <div class="field-note left-notice" role="status" data-testid="left-notice"
+                    data-deleted-in-tenant=left.deleted_in_tenant.to_string()>
+                    <p>{format(Text::LeftNotice, &[&name])}</p>
+                    <p data-testid="left-tenant-side">{t(tenant_side)}</p>
+                </div>
+            }
+        })
+    }
+}
+
 /// A large option button (title and explanation), as on the OOBE choice pages.
 #[component]
 pub fn ChoiceButton(

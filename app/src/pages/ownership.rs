@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{ActionRow, ChoiceButton, PageHeading};
+use super::{ActionRow, ChoiceButton, LeftNoticeBanner, PageHeading};
 use crate::controller::use_controller;
 use crate::flow::OtherChoice;
 use crate::i18n::{t, Text};
@@ -12,6 +12,7 @@ pub fn OwnershipPage() -> impl IntoView {
     let controller = use_controller();
     view! {
         <PageHeading name="ownership" text=t(Text::OwnershipHeading) />
+        <LeftNoticeBanner />
         <div class="choices" role="group" aria-label=t(Text::OwnershipHeading)>
             <ChoiceButton testid="btn-work" primary=true
                 title=t(Text::OwnershipWork) detail=t(Text::OwnershipWorkDetail)

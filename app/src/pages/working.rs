@@ -12,6 +12,7 @@ pub fn WorkingPage(on: WorkingOn) -> impl IntoView {
         WorkingOn::Connecting => Text::Connecting,
         WorkingOn::Redirecting => Text::Redirecting,
         WorkingOn::CheckingSignIn => Text::CheckingSignIn,
+        WorkingOn::Leaving => Text::Leaving,
     };
     view! {
         <PageHeading name="working" text=t(Text::WorkingHeading) />

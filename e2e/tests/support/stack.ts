@@ -22,6 +22,9 @@ export interface StackOptions {
   embedderOrigin?: string;
   /** Put a fault injector between the bridge and DRS (`--drs <proxy>`, see fault-proxy.ts). */
   drsFaults?: boolean;
+  /** `--allow-leave=<value>` (the Leave button); the bridge's default (Settings on, OOBE off)
+   * when unset. */
+  allowLeave?: boolean;
 }
 
 /** The CXH parameters a login context was posted with (emulator DB, seed 001). */
@@ -179,6 +182,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(options.language ? ['--language', options.language] : []),
     ...(options.embedderOrigin ? ['--embedder-origin', options.embedderOrigin] : []),
     ...(drs ? ['--drs', drs.url] : []),
+    ...(options.allowLeave !== undefined ? [`--allow-leave=${options.allowLeave}`] : []),
     '--key-protection', 'tpm',
     '--tpm-tcti', swtpm.tcti,
     '--ready-file', bridgeReady,

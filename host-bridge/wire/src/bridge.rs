@@ -103,6 +103,10 @@ pub struct HostContext {
     /// (e.g. `host-bridge leave --state-dir /var/lib/cxh`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leave_command: Option<String>,
+    /// The host lets the page leave the organization (`leave`): the page shows a Leave
+    /// button on a joined device. Off in the OOBE kiosk unless the host turns it on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub can_leave: bool,
     /// Settings flow: origin of the page that embeds the app in an iframe (e.g. the Settings
     /// host page). The app posts the join's outcome to this origin only; without it, nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,6 +145,10 @@ pub enum ClientMessage {
     /// the same user, then writes it only encrypted to the transport key. Answered with
     /// [`ServerMessage::AutoLogonBuffer`].
     PrepareAutoLogon { upn: String, password: Redacted },
+    /// Leave the organization the device is joined to (`dsregcmd /leave`), when the host
+    /// allows it ([`HostContext::can_leave`]); answered with [`ServerMessage::Left`], or
+    /// `failed` with [`BridgeErrorKind::LeaveNotAllowed`] on a host that does not.
+    Leave,
 }
 
 impl fmt::Debug for ClientMessage {
@@ -154,6 +162,7 @@ impl fmt::Debug for ClientMessage {
                 .field("secret", &redacted)
                 .finish(),
             ClientMessage::RequestNonce => f.write_str("RequestNonce"),
+            ClientMessage::Leave => f.write_str("Leave"),
             ClientMessage::StartJoin { nonce, .. } => f
                 .debug_struct("StartJoin")
                 .field("id_token", &redacted)
@@ -284,6 +293,8 @@ pub enum BridgeErrorKind {
     Internal,
     /// Registration succeeded but MDM enrollment failed: joined, not managed.
     JoinedNotManaged,
+    /// `leave` on a host that does not let the page leave (see [`HostContext::can_leave`]).
+    LeaveNotAllowed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -325,6 +336,15 @@ pub enum ServerMessage {
     /// [`NONCE_LIFETIME_SECS`]).
     Nonce {
         value: String,
+    },
+    /// Answer to `leave`: the device is no longer joined (`device_id`: the join that went;
+    /// none when there was none, or its join info was unreadable). `deleted_in_tenant`: its
+    /// device object was deleted at DRS (authenticated by the device certificate over HTTPS);
+    /// when false it remains in the tenant for an administrator to delete.
+    Left {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device_id: Option<String>,
+        deleted_in_tenant: bool,
     },
     /// Answer to `prepare_auto_logon`: whether the password is held for the join, and if
     /// not, why (safe to show; never contains the password).
@@ -388,6 +408,18 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&ClientMessage::RequestNonce).unwrap(),
             r#"{"type":"request_nonce"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&ClientMessage::Leave).unwrap(),
+            r#"{"type":"leave"}"#
+        );
+        let left = ServerMessage::Left {
+            device_id: Some("d".into()),
+            deleted_in_tenant: false,
+        };
+        assert_eq!(
+            serde_json::to_string(&left).unwrap(),
+            r#"{"type":"left","device_id":"d","deleted_in_tenant":false}"#
         );
         assert_eq!(
             serde_json::to_string(&ServerMessage::Nonce { value: "ab".into() }).unwrap(),
