@@ -62,7 +62,9 @@ async fn join(config: &BridgeConfig, ca: &Path) -> String {
 
 async fn serve(config: BridgeConfig) -> (RunningBridge, Secret) {
     let secret = Secret::random();
-    let state = BridgeState::new(config, secret.clone(), Arc::new(SoftwareKeyProvider)).unwrap();
+    let state = BridgeState::new(config, secret.clone(), Arc::new(SoftwareKeyProvider))
+        .await
+        .unwrap();
     (
         start(state, "127.0.0.1:0".parse().unwrap()).await.unwrap(),
         secret,
