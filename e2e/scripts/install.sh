@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs whatever cxh-join needs and is missing, and skips what is already there:
-# Debian packages (Chromium, swtpm, TSS2, sqlite3, brotli), the wasm32 target, trunk,
+# Debian packages (Chromium, swtpm, TSS2, sqlite3, brotli, NSS tools for Chromium's test trust), the wasm32 target, trunk,
 # wasm-bindgen-cli (the version locked in Cargo.lock), the e2e npm packages (Playwright,
 # binaryen's wasm-opt). Safe to run again: a second run only checks.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-APT_PACKAGES=(chromium chromium-driver swtpm swtpm-tools libtss2-dev tpm2-tools pkg-config sqlite3 brotli hyperfine xmlsec1)
+APT_PACKAGES=(chromium chromium-driver swtpm swtpm-tools libtss2-dev tpm2-tools pkg-config sqlite3 brotli hyperfine xmlsec1 libnss3-tools)
 TRUNK_VERSION=0.21.14   # 0.22 needs rustc >= 1.96.1 (toolchain.md)
 
 install_apt_packages() {
