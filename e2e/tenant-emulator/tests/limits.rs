@@ -161,7 +161,8 @@ fn a_100_mb_body_is_refused_with_413_before_it_is_read() {
         );
         stream.write_all(head.as_bytes()).unwrap();
         stream.write_all(&[b'a'; 64 * 1024]).unwrap();
-        stream.flush().unwrap();
+        // The server may already have answered and stopped reading.
+        let _ = stream.flush();
         let mut reply = [0u8; 12];
         stream.read_exact(&mut reply).unwrap();
         assert_eq!(&reply, b"HTTP/1.1 413", "{path}");
