@@ -183,7 +183,14 @@ export async function startEmulator(dir: string, { trusted = true } = {}): Promi
   const info: EmulatorInfo = JSON.parse(readFileSync(emulatorReady, 'utf8'));
   // One nickname per emulator: each has its own CA (all with the same subject name).
   const nickname = `cxh-emulator-${basename(dir)}`;
-  if (trusted) trustCa(info.ca_file, nickname);
+  if (trusted) {
+    try {
+      trustCa(info.ca_file, nickname);
+    } catch (e) {
+      await stopProcess(proc);
+      throw e;
+    }
+  }
   return {
     info,
     async stop() {
