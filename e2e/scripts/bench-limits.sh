@@ -12,7 +12,7 @@ step "Building the tenant emulator"
 (cd "$ROOT" && cargo build -p tenant-emulator)
 dir="$(mktemp -d)"
 "$ROOT/target/debug/tenant-emulator" --tenants "$ROOT/e2e/tenants/contoso.toml" \
-  --db "$dir/emulator.sqlite" --ready-file "$dir/ready.json" \
+  --db "$dir/emulator.sqlite" --ready-file "$dir/ready.json" --tls-dir "$dir/tls" \
   --header-read-timeout-ms "${CXH_HEADER_TIMEOUT_MS:-2000}" \
   --max-connections "${CXH_MAX_CONNECTIONS:-256}" >"$dir/emulator.log" 2>&1 &
 pid=$!

@@ -22,12 +22,14 @@ note "authority (emulator): $AUTHORITY"
 note "host bridge:          $WS_URL"
 note "sign in as adele.vance@contoso.com / Correct-Horse-42 (more users in e2e/tenants/contoso.toml)"
 note "keys:                 in swtpm at $TPM_TCTI"
+note "AD FS (Fabrikam):     $(json_field "$STACK_DIR/emulator.ready" sts_urls | tr -d "{}' ") (HTTPS, CA $CA_FILE)"
 note "after the join:       target/debug/host-bridge status --state-dir $STACK_DIR/bridge"
 printf '\nOpen the join experience (a private page, readable only by you; it forwards to the\napp with the per-launch secret and is removed once the app has connected):\n  file://%s\n\n' "$HANDOFF_PAGE"
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && command -v chromium >/dev/null; then
   step "Opening a Chromium kiosk window"
-  chromium --kiosk --no-first-run --disable-background-networking --disable-component-update \
+  chromium_home_trusting "$STACK_DIR/chromium-home"
+  XAUTHORITY="${XAUTHORITY:-$HOME/.Xauthority}" HOME="$STACK_DIR/chromium-home" chromium --kiosk --no-first-run --disable-background-networking --disable-component-update \
     --disable-sync --user-data-dir="$STACK_DIR/chromium" "file://$HANDOFF_PAGE" >/dev/null 2>&1 &
 fi
 note "press Ctrl-C to stop"

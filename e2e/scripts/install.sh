@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs whatever cxh-join needs and is missing, and skips what is already there:
-# Debian packages (Chromium, swtpm, TSS2, sqlite3, brotli, dbus-daemon), the wasm32 target, trunk,
+# Debian packages (Chromium, swtpm, TSS2, sqlite3, brotli, dbus-daemon, NSS tools for Chromium's
+# test trust), the wasm32 target, trunk,
 # wasm-bindgen-cli (the version locked in Cargo.lock), the e2e npm packages (Playwright,
 # binaryen's wasm-opt), the nightly toolchain and cargo-fuzz (the fuzz targets). Safe to run
 # again: a second run only checks.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-APT_PACKAGES=(chromium chromium-driver swtpm swtpm-tools libtss2-dev tpm2-tools pkg-config sqlite3 brotli hyperfine xmlsec1 dbus-daemon dbus-bin)
+APT_PACKAGES=(chromium chromium-driver swtpm swtpm-tools libtss2-dev tpm2-tools pkg-config sqlite3 brotli hyperfine xmlsec1 dbus-daemon dbus-bin libnss3-tools pngquant)
 TRUNK_VERSION=0.21.14   # 0.22 needs rustc >= 1.96.1 (toolchain.md)
 CARGO_FUZZ_VERSION=0.13.2
 FUZZ_TOOLCHAIN="${CXH_FUZZ_TOOLCHAIN:-nightly}"   # libFuzzer's instrumentation needs nightly

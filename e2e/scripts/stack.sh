@@ -1,9 +1,12 @@
 # Starts the tenant emulator and the host bridge for the demo and the benchmarks (sourced).
-# Sets AUTHORITY, WS_URL, HANDOFF_PAGE, STACK_DIR, TPM_TCTI; stop_stack kills all.
+# Sets AUTHORITY, WS_URL, HANDOFF_PAGE, STACK_DIR, TPM_TCTI, CA_FILE; stop_stack kills all.
 # The per-launch secret stays in files only the user can read (the ready file, the handoff
 # page the bridge writes): it is never printed or put on a command line.
 # The bridge keeps its keys in a private swtpm (state in $STACK_DIR/tpm), manufactured with an
 # EK certificate (provision-tpm.sh) whose local CA the emulator trusts (--tpm-root-ca).
+# The emulated AD FS is HTTPS only, with a certificate from the emulator's CA (CA_FILE, in
+# $STACK_DIR/tls): the bridge trusts it (--ca-file), and so does the demo's Chromium
+# (chromium_home_trusting).
 # Why a shell copy beside e2e/tests/support/stack.ts: the demo and benchmarks run without Node.
 
 start_stack() {
@@ -11,15 +14,16 @@ start_stack() {
   rm -rf "$STACK_DIR"; mkdir -p "$STACK_DIR"; chmod 700 "$STACK_DIR"
   local tpm_roots; tpm_roots="$("$ROOT/e2e/scripts/provision-tpm.sh" "$STACK_DIR/tpm")" || return 1
   "$ROOT/target/debug/tenant-emulator" --tenants "$ROOT/e2e/tenants/contoso.toml" --tpm-root-ca "$tpm_roots" \
-    --db "$STACK_DIR/emulator.sqlite" --listen "127.0.0.1:${CXH_PORT:-0}" \
+    --db "$STACK_DIR/emulator.sqlite" --listen "127.0.0.1:${CXH_PORT:-0}" --tls-dir "$STACK_DIR/tls" \
     --app-dir "$ROOT/dist" --mdm-listen 127.0.0.1:0 --ready-file "$STACK_DIR/emulator.ready" >"$STACK_DIR/emulator.log" 2>&1 &
   EMULATOR_PID=$!
   wait_for_file "$STACK_DIR/emulator.ready" 30 "the tenant emulator" || { cat "$STACK_DIR/emulator.log" >&2; return 1; }
   AUTHORITY="$(json_field "$STACK_DIR/emulator.ready" http_url)"
+  CA_FILE="$(json_field "$STACK_DIR/emulator.ready" ca_file)"
   start_swtpm "$STACK_DIR/tpm" || return 1
   local language=(); [ -n "${CXH_LANGUAGE:-}" ] && language=(--language "$CXH_LANGUAGE")
   "$ROOT/target/debug/host-bridge" serve "${language[@]}" --key-protection tpm --tpm-tcti "$TPM_TCTI" --authority "$AUTHORITY" --allowed-origin "$AUTHORITY" \
-    --state-dir "$STACK_DIR/bridge" --flow "$flow" --edition "$edition" \
+    --ca-file "$CA_FILE" --state-dir "$STACK_DIR/bridge" --flow "$flow" --edition "$edition" \
     --ready-file "$STACK_DIR/bridge.ready" --handoff-page "$STACK_DIR/handoff.html" >"$STACK_DIR/bridge.log" 2>&1 &
   BRIDGE_PID=$!
   wait_for_file "$STACK_DIR/bridge.ready" 30 "the host bridge" || { cat "$STACK_DIR/bridge.log" >&2; return 1; }
@@ -52,6 +56,16 @@ for _ in range(50):
     sleep 0.1
   done
   echo "error: swtpm did not listen on port $port" >&2; return 1
+}
+
+# chromium_home_trusting DIR: a private HOME for Chromium whose NSS database trusts the
+# emulator's CA for TLS servers (as a real trust anchor; nothing is switched off), so the
+# user's own HOME and the system's trust stay untouched.
+chromium_home_trusting() {
+  local home="$1"
+  mkdir -p "$home/.pki/nssdb"
+  certutil -N -d "sql:$home/.pki/nssdb" --empty-password
+  certutil -A -d "sql:$home/.pki/nssdb" -n cxh-join-emulator -t C,, -i "$CA_FILE"
 }
 
 stop_swtpm() { [ -n "${SWTPM_PID:-}" ] && kill "$SWTPM_PID" 2>/dev/null || true; }

@@ -83,7 +83,8 @@ test('federated OOBE join at the STS, sign-in through usernamemixed, then a sile
   await expect(page.getByTestId('page-done')).toBeVisible({ timeout: 60_000 });
 
   // A federated user signs in at the logon screen: the password goes to the STS, never argv.
-  hostBridge(['sign-in', '--state-dir', stack.stateDir, '--username', DIEGO.upn, '--password-stdin'], `${DIEGO.password}\n`);
+  hostBridge(['sign-in', '--state-dir', stack.stateDir, '--ca-file', stack.caFile, '--username', DIEGO.upn,
+    '--password-stdin'], `${DIEGO.password}\n`);
   broker = await startBroker(stack.dir, stack.stateDir);
   const status = expectSilentTokenFor(DIEGO.upn);
   expect(status.sso.enterprise_prt).toBe(true);

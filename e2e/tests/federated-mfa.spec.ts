@@ -43,6 +43,8 @@ async function goToSts(page: Page, upn: string) {
   await expect(page.getByTestId('adfs-password')).toBeVisible();
   const url = new URL(page.url());
   expect(url.origin).toBe(stack.stsUrls.fabrikam);
+  // Served over HTTPS, with a certificate Chromium verified against the emulator's CA.
+  expect(url.protocol).toBe('https:');
   expect(url.origin).not.toBe(new URL(stack.authority).origin);
   expect(url.pathname).toBe('/adfs/ls/');
   expect(url.searchParams.get('wa')).toBe('wsignin1.0');

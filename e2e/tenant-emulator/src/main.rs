@@ -37,7 +37,8 @@ struct Args {
     /// HTTPS listen address (needs --tls-dir).
     #[arg(long, requires = "tls_dir")]
     tls_listen: Option<SocketAddr>,
-    /// Where the emulator writes emulator-ca.pem for clients to trust.
+    /// Where the emulator writes emulator-ca.pem for clients to trust. Needed by --tls-listen
+    /// and by a tenant file with `[[sts]]` (each emulated AD FS is served over HTTPS only).
     #[arg(long)]
     tls_dir: Option<PathBuf>,
     /// HTTP listen address of the MDM role's own origin (terms of use, enrollment); without
@@ -47,8 +48,9 @@ struct Args {
     /// JSON file written once listening: {"http_url", "https_url", "ca_file", "mdm_url"}.
     #[arg(long)]
     ready_file: Option<PathBuf>,
-    /// Listen address of each emulated AD FS (one listener, hence one origin, per `[[sts]]`
-    /// of the tenant file); port 0 picks free ports.
+    /// Listen address of each emulated AD FS (one HTTPS listener, hence one origin, per
+    /// `[[sts]]` of the tenant file, with a certificate from the CA in --tls-dir); port 0
+    /// picks free ports.
     #[arg(long, default_value = "127.0.0.1:0")]
     adfs_listen: SocketAddr,
     /// A further redirect URI accepted for every application (repeatable), e.g. the join web
@@ -102,11 +104,18 @@ struct ReadyFile {
 /// The server future of the HTTPS listener.
 type TlsServer = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// What the emulated AD FS need: its HTTPS listeners have no plain-http fallback, since clients
+/// drop the http endpoints of a MEX document (MSAL keeps https ones only).
+const STS_NEEDS_TLS_DIR: &str = "the tenant file has [[sts]] entries: each emulated AD FS is served over HTTPS, with a certificate from the emulator's CA, so --tls-dir is needed (emulator-ca.pem is written there for clients to trust)";
+
 #[tokio::main]
 async fn main() -> Result<()> {
     init_tracing();
     let args = Args::parse();
     let tenants = TenantFile::load(&args.tenants)?;
+    if !tenants.sts.is_empty() && args.tls_dir.is_none() {
+        bail!(STS_NEEDS_TLS_DIR);
+    }
     let listeners = bind_listeners(&args, &tenants).await?;
     let public_url = args
         .public_url
@@ -124,7 +133,17 @@ async fn main() -> Result<()> {
         sts,
         ..
     } = listeners;
-    let (tls_server, ca_file) = start_tls(&args, &state, &router, tls)?;
+    let identity = match args.tls_dir.as_deref() {
+        Some(dir) => Some(
+            tenant_emulator::tls::TlsIdentity::issue(&state, dir)
+                .context("issuing the emulator's TLS server certificate")?,
+        ),
+        None => None,
+    };
+    let tls_server = start_tls(&args, identity.as_ref(), &router, tls)?;
+    let ca_file = identity
+        .as_ref()
+        .map(|identity| identity.ca_file.display().to_string());
 
     println!("tenant-emulator listening on {http_url}");
     if let Some(url) = &https_url {
@@ -136,6 +155,8 @@ async fn main() -> Result<()> {
     if let Some(listener) = mdm {
         spawn_mdm(&state, listener, limits);
     }
+    // Serving before the ready file is written: a launcher that reads it can use every URL.
+    spawn_sts(&state, identity.as_ref(), sts, &sts_urls, limits)?;
     if let Some(path) = &args.ready_file {
         write_ready_file(
             path,
@@ -148,7 +169,6 @@ async fn main() -> Result<()> {
             },
         )?;
     }
-    spawn_sts(&state, sts, &sts_urls, limits);
     serve_until_ctrl_c(http, router, tls_server, limits).await
 }
 
@@ -233,7 +253,7 @@ fn emulator_config(
     let mut config = Config::new(public_url);
     let mut sts_urls = BTreeMap::new();
     for (id, listener) in &listeners.sts {
-        let url = format!("http://{}", listener.local_addr()?);
+        let url = format!("https://{}", listener.local_addr()?);
         config = config.with_sts_url(id, &url);
         sts_urls.insert(id.clone(), url);
     }
@@ -257,21 +277,20 @@ fn emulator_config(
     Ok((config, sts_urls))
 }
 
-/// The HTTPS server on its listener (not yet polled) and the path of the CA PEM it wrote.
+/// The authority's HTTPS server on its listener (not yet polled).
 fn start_tls(
     args: &Args,
-    state: &AppState,
+    identity: Option<&tenant_emulator::tls::TlsIdentity>,
     router: &axum::Router,
     tls: Option<std::net::TcpListener>,
-) -> Result<(Option<TlsServer>, Option<String>)> {
+) -> Result<Option<TlsServer>> {
     let Some(listener) = tls else {
-        return Ok((None, None));
+        return Ok(None);
     };
-    let Some(dir) = args.tls_dir.as_deref() else {
+    let Some(identity) = identity else {
         bail!("--tls-listen needs --tls-dir");
     };
-    let (config, pem_path) = tenant_emulator::tls::server_config(state, dir)?;
-    let ca_file = Some(pem_path.display().to_string());
+    let config = identity.authority_config()?;
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let server: TlsServer = Box::pin(serve::serve(
@@ -280,7 +299,7 @@ fn start_tls(
         Some(config),
         args.limits(),
     ));
-    Ok((Some(server), ca_file))
+    Ok(Some(server))
 }
 
 fn spawn_mdm(state: &AppState, listener: tokio::net::TcpListener, limits: serve::Limits) {
@@ -288,17 +307,32 @@ fn spawn_mdm(state: &AppState, listener: tokio::net::TcpListener, limits: serve:
     tokio::spawn(serve::serve(listener, mdm_router, None, limits));
 }
 
+/// Each emulated AD FS on its own HTTPS listener.
 fn spawn_sts(
     state: &AppState,
+    identity: Option<&tenant_emulator::tls::TlsIdentity>,
     listeners: Vec<(String, tokio::net::TcpListener)>,
     sts_urls: &BTreeMap<String, String>,
     limits: serve::Limits,
-) {
+) -> Result<()> {
+    if listeners.is_empty() {
+        return Ok(());
+    }
+    let Some(identity) = identity else {
+        bail!(STS_NEEDS_TLS_DIR);
+    };
+    let config = identity.sts_config()?;
     for (id, listener) in listeners {
         println!("tenant-emulator STS {id} listening on {}", sts_urls[&id]);
         let sts_router = tenant_emulator::sts::router(state.clone(), &id);
-        tokio::spawn(serve::serve(listener, sts_router, None, limits));
+        tokio::spawn(serve::serve(
+            listener,
+            sts_router,
+            Some(config.clone()),
+            limits,
+        ));
     }
+    Ok(())
 }
 
 /// Serve HTTP (and HTTPS) until a server fails or Ctrl-C.

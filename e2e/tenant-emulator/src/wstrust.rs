@@ -115,9 +115,11 @@ pub fn parse_rst(xml: &str) -> Result<UsernameRequest, WsTrustError> {
     })
 }
 
-/// The MEX document of an STS at `base` (its origin): one policy requiring a UsernameToken
-/// (WssUsernameToken10) inside SignedEncryptedSupportingTokens over transport security, one
-/// SOAP 1.2 binding of the WS-Trust 1.3 Issue operation under that policy, one port.
+/// The MEX document of an STS at `base` (its https origin): one policy requiring a
+/// UsernameToken (WssUsernameToken10) inside SignedEncryptedSupportingTokens over transport
+/// security (HttpsToken), one SOAP 1.2 binding of the WS-Trust 1.3 Issue operation under that
+/// policy, one port. Client libraries keep only https addresses from it; no windowstransport
+/// port is listed, as this STS has no integrated Windows authentication to offer.
 pub fn mex_document(base: &str) -> String {
     let address = xml_escape(&format!("{base}{USERNAMEMIXED_13_PATH}"));
     format!(

@@ -1,12 +1,16 @@
 //! The server's limits, against the binary (issue 10): a connection with half-sent headers
 //! and a silent one are closed after the header-read timeout, connections past the cap are
 //! closed at once, and a 100 MB body is refused with 413 before it is read — on the
-//! authority's listener and on an STS's.
+//! authority's listener and on an STS's (over TLS, as the STS serves only HTTPS).
 
+mod common;
+
+use common::tls::{self, Stream};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 struct Running(Child);
@@ -21,8 +25,9 @@ impl Drop for Running {
 const HEADER_TIMEOUT_MS: u64 = 400;
 const MAX_CONNECTIONS: usize = 8;
 
-/// The emulator with short limits; its authority and first STS addresses.
-fn start(dir: &Path) -> (Running, String, String) {
+/// The emulator with short limits: its authority and first STS addresses, and a TLS client
+/// trusting its CA.
+fn start(dir: &Path) -> (Running, String, String, Arc<rustls::ClientConfig>) {
     let ready = dir.join("ready.json");
     let tenants = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/contoso.toml");
     let child = Command::new(env!("CARGO_BIN_EXE_tenant-emulator"))
@@ -32,6 +37,8 @@ fn start(dir: &Path) -> (Running, String, String) {
         .arg(dir.join("emulator.sqlite"))
         .arg("--ready-file")
         .arg(&ready)
+        .arg("--tls-dir")
+        .arg(dir.join("tls"))
         .args(["--header-read-timeout-ms", &HEADER_TIMEOUT_MS.to_string()])
         .args(["--idle-timeout-ms", "2000"])
         .args(["--max-connections", &MAX_CONNECTIONS.to_string()])
@@ -52,17 +59,38 @@ fn start(dir: &Path) -> (Running, String, String) {
     let addr = |url: &str| url.split("://").nth(1).unwrap().to_string();
     let http = addr(ready["http_url"].as_str().unwrap());
     let sts = addr(ready["sts_urls"]["fabrikam"].as_str().unwrap());
-    (running, http, sts)
+    let ca = tls::pem_file_der(Path::new(ready["ca_file"].as_str().unwrap()));
+    (running, http, sts, tls::client_config(&[ca]))
 }
 
-/// How long until the server closes `stream` (reads EOF or a reset), at most `limit`.
-fn time_to_close(stream: &mut TcpStream, limit: Duration) -> Option<Duration> {
+/// A connection to the authority (plain http) or to the STS (TLS).
+fn connect(addr: &str, tls_config: Option<&Arc<rustls::ClientConfig>>) -> Box<dyn Stream> {
+    match tls_config {
+        Some(config) => tls::connect(addr, config),
+        None => {
+            let stream = TcpStream::connect(addr).unwrap();
+            stream.set_read_timeout(Some(tls::READ_TIMEOUT)).unwrap();
+            Box::new(stream)
+        }
+    }
+}
+
+/// How long until the server closes `stream` (reads EOF or a reset), at most the stream's
+/// read timeout.
+fn time_to_close(stream: &mut dyn Read) -> Option<Duration> {
     let started = Instant::now();
-    stream.set_read_timeout(Some(limit)).unwrap();
     let mut sink = Vec::new();
     match stream.read_to_end(&mut sink) {
         Ok(_) => Some(started.elapsed()),
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Some(started.elapsed()),
+        // A TLS connection closed without close_notify.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            Some(started.elapsed())
+        }
         Err(_) => None,
     }
 }
@@ -80,35 +108,35 @@ fn get_ok(addr: &str) -> bool {
 #[test]
 fn half_sent_headers_silent_connections_and_connections_past_the_cap_are_closed() {
     let dir = tempfile::tempdir().unwrap();
-    let (_running, http, sts) = start(dir.path());
-    let limit = Duration::from_secs(5);
-    for addr in [&http, &sts] {
-        let mut half = TcpStream::connect(addr).unwrap();
+    let (_running, http, sts, tls_config) = start(dir.path());
+    for (addr, tls_config) in [(&http, None), (&sts, Some(&tls_config))] {
+        let mut half = connect(addr, tls_config);
         half.write_all(b"GET /common/discovery/keys HTTP/1.1\r\nHost: x\r\n")
             .unwrap();
-        let closed = time_to_close(&mut half, limit).expect("half-sent headers kept open");
+        half.flush().unwrap();
+        let closed = time_to_close(&mut half).expect("half-sent headers kept open");
         assert!(
             closed >= Duration::from_millis(HEADER_TIMEOUT_MS - 50),
             "{closed:?}"
         );
         let mut silent = TcpStream::connect(addr).unwrap();
-        time_to_close(&mut silent, limit).expect("a silent connection kept open");
+        silent.set_read_timeout(Some(tls::READ_TIMEOUT)).unwrap();
+        time_to_close(&mut silent).expect("a silent connection kept open");
     }
 
     // The cap: MAX_CONNECTIONS silent connections are held, the next one is closed at once.
-    let mut held: Vec<TcpStream> = (0..MAX_CONNECTIONS)
-        .map(|_| TcpStream::connect(&http).unwrap())
-        .collect();
+    let mut held: Vec<Box<dyn Stream>> =
+        (0..MAX_CONNECTIONS).map(|_| connect(&http, None)).collect();
     std::thread::sleep(Duration::from_millis(100));
-    let mut extra = TcpStream::connect(&http).unwrap();
-    let closed = time_to_close(&mut extra, limit).expect("past the cap, kept open");
+    let mut extra = connect(&http, None);
+    let closed = time_to_close(&mut extra).expect("past the cap, kept open");
     assert!(
         closed < Duration::from_millis(HEADER_TIMEOUT_MS),
         "{closed:?}"
     );
     // After the timeout the held ones are gone and the server answers again.
     for stream in &mut held {
-        time_to_close(stream, limit).expect("held connection kept open");
+        time_to_close(stream).expect("held connection kept open");
     }
     assert!(get_ok(&http));
 }
@@ -116,22 +144,25 @@ fn half_sent_headers_silent_connections_and_connections_past_the_cap_are_closed(
 #[test]
 fn a_100_mb_body_is_refused_with_413_before_it_is_read() {
     let dir = tempfile::tempdir().unwrap();
-    let (_running, http, sts) = start(dir.path());
-    for (addr, path) in [
-        (&http, "/common/oauth2/token"),
-        (&sts, "/adfs/services/trust/13/usernamemixed"),
+    let (_running, http, sts, tls_config) = start(dir.path());
+    for (addr, path, tls_config) in [
+        (&http, "/common/oauth2/token", None),
+        (
+            &sts,
+            "/adfs/services/trust/13/usernamemixed",
+            Some(&tls_config),
+        ),
     ] {
         let started = Instant::now();
-        let mut stream = TcpStream::connect(addr).unwrap();
+        let mut stream = connect(addr, tls_config);
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
             100 * 1024 * 1024
         );
         stream.write_all(head.as_bytes()).unwrap();
         stream.write_all(&[b'a'; 64 * 1024]).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        // The server may already have answered and stopped reading.
+        let _ = stream.flush();
         let mut reply = [0u8; 12];
         stream.read_exact(&mut reply).unwrap();
         assert_eq!(&reply, b"HTTP/1.1 413", "{path}");

@@ -16,7 +16,7 @@ use serde_json::json;
 use tenant_emulator::config::Config;
 use tenant_emulator::wstrust::*;
 
-const STS_URL: &str = "http://adfs.fabrikam.test";
+const STS_URL: &str = "https://adfs.fabrikam.test";
 const DIEGO: &str = "diego.siciliani@fabrikam-corp.com";
 const DIEGO_PASSWORD: &str = "Diego-Fed-11";
 const PRADEEP: &str = "pradeep.gupta@fabrikam-corp.com";

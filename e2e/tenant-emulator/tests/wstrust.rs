@@ -14,7 +14,7 @@ use roxmltree::{Document, Node};
 use tenant_emulator::config::Config;
 use tenant_emulator::wstrust::*;
 
-const STS_URL: &str = "http://adfs.fabrikam.test";
+const STS_URL: &str = "https://adfs.fabrikam.test";
 const DIEGO: &str = "diego.siciliani@fabrikam-corp.com";
 const DIEGO_PASSWORD: &str = "Diego-Fed-11";
 const ISAIAH: &str = "isaiah.langer@fabrikam-corp.com";
@@ -37,58 +37,6 @@ fn cloud() -> Cloud {
 
 fn is(node: &Node<'_, '_>, ns: &str, name: &str) -> bool {
     node.is_element() && node.tag_name().namespace() == Some(ns) && node.tag_name().name() == name
-}
-
-/// MSAL's MEX reading: a policy whose SignedEncryptedSupportingTokens require a
-/// WssUsernameToken10, a SOAP 1.2 binding referencing it with the WS-Trust 1.3 Issue action,
-/// and the port of that binding with its `wsa10:EndpointReference` address.
-fn usernamemixed_from_mex(mex: &str) -> Option<String> {
-    let doc = Document::parse(mex).ok()?;
-    let definitions = doc.root_element();
-    let policy_ids: Vec<&str> = definitions
-        .children()
-        .filter(|n| is(n, WSP_NS, "Policy"))
-        .filter(|policy| {
-            policy.descendants().any(|n| {
-                is(&n, SP13_NS, "WssUsernameToken10")
-                    && n.ancestors()
-                        .any(|a| is(&a, SP13_NS, "SignedEncryptedSupportingTokens"))
-            })
-        })
-        .filter_map(|policy| policy.attribute((WSU_NS, "Id")))
-        .collect();
-    let binding = definitions
-        .children()
-        .filter(|n| is(n, WSDL_NS, "binding"))
-        .find(|binding| {
-            let referenced = binding
-                .children()
-                .filter(|n| is(n, WSP_NS, "PolicyReference"))
-                .filter_map(|n| n.attribute("URI"))
-                .any(|uri| policy_ids.iter().any(|id| uri == format!("#{id}")));
-            let soap12 = binding.children().any(|n| {
-                is(&n, WSDL_SOAP12_NS, "binding")
-                    && n.attribute("transport") == Some("http://schemas.xmlsoap.org/soap/http")
-            });
-            let trust13 = binding.descendants().any(|n| {
-                is(&n, WSDL_SOAP12_NS, "operation")
-                    && n.attribute("soapAction") == Some(RST_ISSUE_13)
-            });
-            referenced && soap12 && trust13
-        })?;
-    let name = binding.attribute("name")?;
-    let port = definitions
-        .descendants()
-        .filter(|n| is(n, WSDL_NS, "port"))
-        .find(|port| {
-            port.attribute("binding")
-                .map(|b| b.rsplit(':').next() == Some(name))
-                .unwrap_or(false)
-        })?;
-    port.descendants()
-        .find(|n| is(n, WSA_NS, "Address"))
-        .and_then(|n| n.text())
-        .map(str::to_string)
 }
 
 fn escape(text: &str) -> String {
@@ -233,7 +181,13 @@ async fn discover(cloud: &Cloud, upn: &str) -> String {
         .to_str()
         .unwrap()
         .starts_with("text/xml"));
-    let endpoint = usernamemixed_from_mex(&mex.text()).expect("a usernamemixed endpoint");
+    assert_eq!(
+        common::mex::plain_http_addresses(&mex.text()),
+        Vec::<String>::new(),
+        "the MEX lists no http endpoint"
+    );
+    let endpoint =
+        common::mex::usernamemixed_endpoint(&mex.text()).expect("an https usernamemixed endpoint");
     assert_eq!(
         Some(endpoint.clone()),
         realm.federation_active_auth_url,

@@ -7,8 +7,9 @@ import { spawn, execFileSync, ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { mkdtempSync, readFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { startFaultProxy, FaultProxy } from './fault-proxy';
+import { trustCa, distrust } from './chromium-trust';
 
 export const ROOT = resolve(__dirname, '../../..');
 export const BIN = join(ROOT, 'target', 'debug');
@@ -47,8 +48,10 @@ export interface Stack {
   dir: string;
   stateDir: string;
   launchUrl: string;
-  /** Base URL of each emulated STS (AD FS), by STS id, from the emulator's ready file. */
+  /** Base URL of each emulated STS (AD FS, https), by STS id, from the emulator's ready file. */
   stsUrls: Record<string, string>;
+  /** The emulator's CA (PEM): Chromium and the bridge trust it for the STS's HTTPS. */
+  caFile: string;
   bridgeStatus(): BridgeStatus;
   bridgeStatusText(): string;
   device(id: string): Promise<Record<string, unknown> | null>;
@@ -143,18 +146,35 @@ async function startSwtpm(dir: string): Promise<{ proc: ChildProcess; tcti: stri
   throw new Error(`swtpm did not listen on port ${port}`);
 }
 
-export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const dir = mkdtempSync(join(tmpdir(), 'cxh-e2e-'));
-  const stateDir = join(dir, 'bridge');
+/** What the emulator's ready file says. */
+export interface EmulatorInfo {
+  http_url: string;
+  mdm_url: string;
+  ca_file: string;
+  sts_urls: Record<string, string>;
+}
+
+export interface Emulator {
+  info: EmulatorInfo;
+  stop(): Promise<void>;
+}
+
+/**
+ * A tenant emulator with its own database and CA in `dir`. With `trusted` (the default) its CA
+ * is a trust anchor of the run's Chromium until it stops; without, Chromium must refuse its
+ * HTTPS (sts-trust.spec.ts).
+ */
+export async function startEmulator(dir: string, { trusted = true } = {}): Promise<Emulator> {
   const emulatorReady = join(dir, 'emulator.ready');
   const tpmRoots = provisionTpm(dir);
-  const emulator = startProcess(
+  const proc = startProcess(
     'tenant-emulator',
     [
       '--tpm-root-ca', tpmRoots,
       '--tenants', join(ROOT, 'e2e', 'tenants', 'contoso.toml'),
       '--db', join(dir, 'emulator.sqlite'),
       '--listen', '127.0.0.1:0',
+      '--tls-dir', join(dir, 'tls'),
       '--app-dir', join(ROOT, 'dist'),
       '--mdm-listen', '127.0.0.1:0',
       '--ready-file', emulatorReady,
@@ -162,11 +182,36 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ],
     join(dir, 'emulator.log'),
   );
-  await waitForFile(emulatorReady, 'tenant-emulator', emulator, join(dir, 'emulator.log'));
-  const emulatorInfo = JSON.parse(readFileSync(emulatorReady, 'utf8'));
+  await waitForFile(emulatorReady, 'tenant-emulator', proc, join(dir, 'emulator.log'));
+  const info: EmulatorInfo = JSON.parse(readFileSync(emulatorReady, 'utf8'));
+  // One nickname per emulator: each has its own CA (all with the same subject name).
+  const nickname = `cxh-emulator-${basename(dir)}`;
+  if (trusted) {
+    try {
+      trustCa(info.ca_file, nickname);
+    } catch (e) {
+      await stopProcess(proc);
+      throw e;
+    }
+  }
+  return {
+    info,
+    async stop() {
+      await stopProcess(proc);
+      if (trusted) distrust(nickname);
+    },
+  };
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const dir = mkdtempSync(join(tmpdir(), 'cxh-e2e-'));
+  const stateDir = join(dir, 'bridge');
+  const emulator = await startEmulator(dir);
+  const emulatorInfo = emulator.info;
   const authority: string = emulatorInfo.http_url;
   const mdmUrl: string = emulatorInfo.mdm_url;
   const stsUrls: Record<string, string> = emulatorInfo.sts_urls ?? {};
+  const caFile: string = emulatorInfo.ca_file;
 
   const drs = options.drsFaults ? await startFaultProxy(authority) : undefined;
   const swtpm = await startSwtpm(dir);
@@ -183,6 +228,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(options.embedderOrigin ? ['--embedder-origin', options.embedderOrigin] : []),
     ...(drs ? ['--drs', drs.url] : []),
     ...(options.allowLeave !== undefined ? [`--allow-leave=${options.allowLeave}`] : []),
+    // The federated sign-in after the join reaches the STS over HTTPS.
+    '--ca-file', caFile,
     '--key-protection', 'tpm',
     '--tpm-tcti', swtpm.tcti,
     '--ready-file', bridgeReady,
@@ -211,6 +258,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stateDir,
     launchUrl,
     stsUrls,
+    caFile,
     drs,
     bridgeStatus: () =>
       JSON.parse(execFileSync(join(BIN, 'host-bridge'), [...statusArgs, '--json'], { encoding: 'utf8' })),
@@ -234,7 +282,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     async stop() {
       await stopProcess(bridge);
-      await stopProcess(emulator);
+      await emulator.stop();
       await stopProcess(swtpm.proc);
       await drs?.stop();
       if (!process.env.CXH_KEEP_STATE) rmSync(dir, { recursive: true, force: true });

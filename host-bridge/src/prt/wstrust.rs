@@ -3,6 +3,12 @@
 //! RST with a UsernameToken, AppliesTo `urn:federation:MicrosoftOnline`, bearer key type, gets
 //! an RSTR whose `RequestedSecurityToken` holds the assertion, taken byte for byte (it is
 //! signed).
+//!
+//! The endpoint must be https, even on loopback: the user's password goes there, and AD FS
+//! (the emulated one too) serves it over TLS only, so an http endpoint is refused before any
+//! request, as the client libraries that keep only the https endpoints of a MEX do. The
+//! STS's certificate is checked by the bridge's one HTTP client (a private CA via
+//! `--ca-file`).
 
 use cxh_wire::realm::{AccountType, UserRealmV1};
 use zeroize::Zeroizing;
@@ -49,16 +55,23 @@ pub async fn user_realm(
         .map_err(|e| PrtError::BadResponse(format!("user realm: {e}")))
 }
 
-/// The `usernamemixed` endpoint of a federated realm, `None` for a managed one.
+/// The `usernamemixed` endpoint of a federated realm (an https URL), `None` for a managed one.
 pub fn active_endpoint(realm: &UserRealmV1) -> Result<Option<String>, PrtError> {
     match realm.account_type {
-        AccountType::Federated => realm
-            .federation_active_auth_url
-            .clone()
-            .map(Some)
-            .ok_or_else(|| {
+        AccountType::Federated => {
+            let endpoint = realm.federation_active_auth_url.clone().ok_or_else(|| {
                 PrtError::BadResponse("a federated realm without an STS endpoint".into())
-            }),
+            })?;
+            let https = url::Url::parse(&endpoint)
+                .map(|url| url.scheme() == "https" && url.host().is_some())
+                .unwrap_or(false);
+            if !https {
+                return Err(PrtError::BadResponse(format!(
+                    "the user realm names the STS endpoint {endpoint}, which is not https: the password is sent to an STS only over TLS"
+                )));
+            }
+            Ok(Some(endpoint))
+        }
         _ => Ok(None),
     }
 }
@@ -159,6 +172,38 @@ pub async fn saml_assertion(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn federated(endpoint: Option<&str>) -> UserRealmV1 {
+        serde_json::from_value(serde_json::json!({
+            "ver": "1.0",
+            "account_type": "Federated",
+            "domain_name": "fabrikam-corp.com",
+            "federation_active_auth_url": endpoint,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_an_https_sts_endpoint_gets_the_password() {
+        let endpoint = "https://127.0.0.1:4433/adfs/services/trust/13/usernamemixed";
+        assert_eq!(
+            active_endpoint(&federated(Some(endpoint))).unwrap(),
+            Some(endpoint.to_string())
+        );
+        for refused in [
+            "http://127.0.0.1:4433/adfs/services/trust/13/usernamemixed",
+            "http://sts.fabrikam-corp.com/adfs/services/trust/13/usernamemixed",
+            "ftp://sts.fabrikam-corp.com/x",
+            "not a url",
+        ] {
+            let error = active_endpoint(&federated(Some(refused))).unwrap_err();
+            assert!(
+                matches!(&error, PrtError::BadResponse(r) if r.contains("not https")),
+                "{refused}: {error}"
+            );
+        }
+        assert!(active_endpoint(&federated(None)).is_err());
+    }
 
     #[test]
     fn the_rst_escapes_its_input_and_a_fault_is_an_sts_error() {

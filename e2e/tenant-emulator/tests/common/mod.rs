@@ -6,7 +6,9 @@
 
 #![allow(dead_code)]
 
+pub mod mex;
 pub mod prt_client;
+pub mod tls;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
