@@ -139,6 +139,22 @@ fn token_of(answer: &str) -> Result<cxh_wire::broker::BrokerToken, cxh_wire::bro
     }
 }
 
+/// acquireTokenSilently over D-Bus for `account` and `scopes`.
+async fn silent(
+    client: &zbus::Connection,
+    account: &serde_json::Value,
+    scopes: &[&str],
+) -> Result<cxh_wire::broker::BrokerToken, cxh_wire::broker::BrokerError> {
+    token_of(
+        &call(
+            client,
+            "acquireTokenSilently",
+            silent_request(account, scopes),
+        )
+        .await,
+    )
+}
+
 fn claims(jwt: &str) -> serde_json::Value {
     let payload = jwt.split('.').nth(1).unwrap();
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -266,15 +282,7 @@ async fn a_password_reset_revokes_the_prt_and_the_broker_says_interaction_requir
     let device = software_device(&emulator, temp.path()).await;
     let served = serve(&device).await;
     let account = first_account(&served.client).await;
-    token_of(
-        &call(
-            &served.client,
-            "acquireTokenSilently",
-            silent_request(&account, &[GRAPH]),
-        )
-        .await,
-    )
-    .unwrap();
+    silent(&served.client, &account, &[GRAPH]).await.unwrap();
 
     let reset = reqwest::Client::new()
         .post(format!(
@@ -286,27 +294,15 @@ async fn a_password_reset_revokes_the_prt_and_the_broker_says_interaction_requir
         .await
         .unwrap();
     assert!(reset.status().is_success());
-    let error = token_of(
-        &call(
-            &served.client,
-            "acquireTokenSilently",
-            silent_request(&account, &["User.Read"]),
-        )
-        .await,
-    )
-    .unwrap_err();
+    let error = silent(&served.client, &account, &["User.Read"])
+        .await
+        .unwrap_err();
     assert_eq!(error.status, status::INTERACTION_REQUIRED, "{error:?}");
     assert_eq!(error.error_code, cxh_wire::prt::aadsts::PRT_REVOKED);
     // The cached token of the revoked PRT is not handed out either.
-    let error = token_of(
-        &call(
-            &served.client,
-            "acquireTokenSilently",
-            silent_request(&account, &[GRAPH]),
-        )
-        .await,
-    )
-    .unwrap_err();
+    let error = silent(&served.client, &account, &[GRAPH])
+        .await
+        .unwrap_err();
     assert_eq!(error.status, status::INTERACTION_REQUIRED);
 }
 
@@ -326,15 +322,9 @@ async fn a_disabled_device_gets_no_token_and_interaction_required() {
         .await
         .unwrap();
     assert!(disabled.status().is_success());
-    let error = token_of(
-        &call(
-            &served.client,
-            "acquireTokenSilently",
-            silent_request(&account, &[GRAPH]),
-        )
-        .await,
-    )
-    .unwrap_err();
+    let error = silent(&served.client, &account, &[GRAPH])
+        .await
+        .unwrap_err();
     assert_eq!(error.status, status::INTERACTION_REQUIRED, "{error:?}");
 }
 
@@ -348,15 +338,9 @@ async fn bad_requests_are_refused_with_the_status_callers_read() {
 
     let mut mallory = account.clone();
     mallory["username"] = "mallory@contoso.com".into();
-    let error = token_of(
-        &call(
-            &served.client,
-            "acquireTokenSilently",
-            silent_request(&mallory, &[GRAPH]),
-        )
-        .await,
-    )
-    .unwrap_err();
+    let error = silent(&served.client, &mallory, &[GRAPH])
+        .await
+        .unwrap_err();
     assert_eq!(error.status, status::ACCOUNT_NOT_FOUND);
 
     let proxy = zbus::Proxy::new(&served.client, BUS_NAME, OBJECT_PATH, INTERFACE)
@@ -431,14 +415,8 @@ async fn the_sso_cookie_carries_the_prt_and_a_removed_account_is_gone() {
     let answer = call(&served.client, "getAccounts", serde_json::json!({})).await;
     let accounts: AccountsResponse = serde_json::from_str(&answer).unwrap();
     assert!(accounts.accounts.is_empty());
-    let error = token_of(
-        &call(
-            &served.client,
-            "acquireTokenSilently",
-            silent_request(&account, &[GRAPH]),
-        )
-        .await,
-    )
-    .unwrap_err();
+    let error = silent(&served.client, &account, &[GRAPH])
+        .await
+        .unwrap_err();
     assert_eq!(error.status, status::ACCOUNT_NOT_FOUND);
 }

@@ -307,14 +307,23 @@ impl PrtContext {
         }
     }
 
-    /// A PRT SSO cookie for a browser, over a fresh nonce of the authority.
-    pub async fn sso_cookie(&self, upn: &str) -> Result<String, PrtError> {
+    /// The PRT of `upn`, renewed first when due, with its session key.
+    async fn live_prt(
+        &self,
+        upn: &str,
+    ) -> Result<(PrtRecord, Box<dyn SessionKey>, String), PrtError> {
         let record = self.renew_if_due(upn).await?;
         let (record, session) = self.usable(&record.upn, now_unix())?;
         let prt = record
             .prt
             .clone()
             .ok_or_else(|| PrtError::NoPrt(upn.into()))?;
+        Ok((record, session, prt))
+    }
+
+    /// A PRT SSO cookie for a browser, over a fresh nonce of the authority.
+    pub async fn sso_cookie(&self, upn: &str) -> Result<String, PrtError> {
+        let (record, session, prt) = self.live_prt(upn).await?;
         let nonce = client::nonce(&self.http, &self.endpoint())
             .await
             .map_err(|e| self.on_error(&record, e))?;
@@ -331,12 +340,7 @@ impl PrtContext {
         if client_id.trim().is_empty() {
             return Err(PrtError::Input("a client id is required".into()));
         }
-        let record = self.renew_if_due(upn).await?;
-        let (record, session) = self.usable(&record.upn, now_unix())?;
-        let prt = record
-            .prt
-            .clone()
-            .ok_or_else(|| PrtError::NoPrt(upn.into()))?;
+        let (record, session, prt) = self.live_prt(upn).await?;
         let endpoint = self.endpoint();
         let result = async {
             let nonce = client::nonce(&self.http, &endpoint).await?;
