@@ -155,6 +155,34 @@ async fn silent(
     )
 }
 
+/// Call a broker method with `dbus-send` (Debian's dbus-bin): its literal reply.
+async fn dbus_send(address: &str, method: &str, request: String) -> String {
+    let args = [
+        format!("--bus={address}"),
+        "--print-reply=literal".into(),
+        format!("--dest={BUS_NAME}"),
+        OBJECT_PATH.into(),
+        format!("{INTERFACE}.{method}"),
+        "string:0.0".into(),
+        "string:c-2".into(),
+        format!("string:{request}"),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("dbus-send")
+            .args(&args)
+            .output()
+            .expect("dbus-send (Debian package dbus-bin)")
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
 fn claims(jwt: &str) -> serde_json::Value {
     let payload = jwt.split('.').nth(1).unwrap();
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -243,31 +271,11 @@ async fn dbus_send_a_client_we_did_not_write_gets_the_version_and_a_token() {
     let device = software_device(&emulator, temp.path()).await;
     let served = serve(&device).await;
     let account = first_account(&served.client).await;
+    let version = dbus_send(&served.bus.address, "getLinuxBrokerVersion", "{}".into()).await;
+    let version: cxh_wire::broker::VersionResponse = serde_json::from_str(&version).unwrap();
+    assert_eq!(version.linux_broker_version, env!("CARGO_PKG_VERSION"));
     let request = silent_request(&account, &[GRAPH]).to_string();
-    let address = served.bus.address.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("dbus-send")
-            .args([
-                &format!("--bus={address}"),
-                "--print-reply=literal",
-                &format!("--dest={BUS_NAME}"),
-                OBJECT_PATH,
-                &format!("{INTERFACE}.acquireTokenSilently"),
-                "string:0.0",
-                "string:c-2",
-                &format!("string:{request}"),
-            ])
-            .output()
-            .expect("dbus-send (Debian package dbus-bin)")
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let reply = String::from_utf8(output.stdout).unwrap();
+    let reply = dbus_send(&served.bus.address, "acquireTokenSilently", request).await;
     let token = token_of(reply.trim()).unwrap();
     assert_eq!(
         claims(&token.access_token)["deviceid"],

@@ -88,10 +88,7 @@ impl BrokerObject {
         correlation_id: &str,
         request: &str,
     ) -> String {
-        let outcome = match parse(request) {
-            Ok(r) => self.broker.acquire_token_silently(&r).await,
-            Err(e) => Err(e),
-        };
+        let outcome = async { self.broker.acquire_token_silently(&parse(request)?).await }.await;
         token_answer("acquireTokenSilently", correlation_id, outcome)
     }
 
@@ -102,10 +99,12 @@ impl BrokerObject {
         correlation_id: &str,
         request: &str,
     ) -> String {
-        let outcome = match parse(request) {
-            Ok(r) => self.broker.acquire_token_interactively(&r).await,
-            Err(e) => Err(e),
-        };
+        let outcome = async {
+            self.broker
+                .acquire_token_interactively(&parse(request)?)
+                .await
+        }
+        .await;
         token_answer("acquireTokenInteractively", correlation_id, outcome)
     }
 
@@ -116,10 +115,7 @@ impl BrokerObject {
         correlation_id: &str,
         request: &str,
     ) -> String {
-        let outcome = match parse(request) {
-            Ok(r) => self.broker.acquire_prt_sso_cookie(&r).await,
-            Err(e) => Err(e),
-        };
+        let outcome = async { self.broker.acquire_prt_sso_cookie(&parse(request)?).await }.await;
         answer("acquirePrtSsoCookie", correlation_id, outcome)
     }
 
