@@ -19,18 +19,13 @@ use host_bridge::broker::dbus::{self, Bus};
 use host_bridge::broker::service::Served;
 use host_bridge::broker::Broker;
 use host_bridge::config::BridgeConfig;
-use host_bridge::http::build_client;
-use host_bridge::join::{run_join, JoinContext};
 use host_bridge::keys::KeyProvider;
 use host_bridge::prt::signin::PrtContext;
-use host_bridge::scripted::{sign_in, Credentials};
-use host_bridge::secret::Secret;
 use host_bridge::status::collect_at;
 use host_bridge::store::MachineStore;
-use host_bridge::token::TokenValidator;
 use host_bridge::tpm::{provider_for_policy, KeyProtection};
 use support::dbus::DbusDaemon;
-use support::emulator::{Emulator, ADELE, ADELE_PASSWORD, CONTOSO};
+use support::emulator::{join_as_adele, Emulator, ADELE, ADELE_PASSWORD, CONTOSO};
 use support::swtpm::Swtpm;
 
 /// Another app than the join's: Microsoft Edge's client id, as linux-entra-sso sends it.
@@ -44,28 +39,12 @@ struct Device {
 
 async fn join_and_sign_in(emulator: &Emulator, state: &Path, keys: Arc<dyn KeyProvider>) -> Device {
     let config = BridgeConfig::new(&emulator.base, state).unwrap();
-    let http = build_client(None).unwrap();
-    let validator = TokenValidator::new(http.clone(), config.authority.clone());
-    let credentials = Credentials {
-        username: ADELE.into(),
-        password: Secret::new(ADELE_PASSWORD),
-    };
-    let identity = sign_in(&http, &validator, &config.authority, &credentials)
-        .await
-        .unwrap();
-    let store = MachineStore::open(&config.state_dir).unwrap();
-    let ctx = JoinContext {
-        http,
-        config,
-        keys,
-        store,
-    };
-    let joined = run_join(&ctx, &identity, &mut |_, _| {}).await.unwrap();
+    let (_, device_id) = join_as_adele(&config, keys).await;
     let prt = PrtContext::open(state, None, None).unwrap();
     prt.sign_in(ADELE, ADELE_PASSWORD).await.unwrap();
     Device {
         state: state.to_path_buf(),
-        device_id: joined.device_id,
+        device_id,
     }
 }
 

@@ -11,16 +11,12 @@ use std::sync::Arc;
 use host_bridge::config::BridgeConfig;
 use host_bridge::device_auth::{delete_with_certificate, device_client, device_credentials};
 use host_bridge::http::build_client;
-use host_bridge::join::{run_join, JoinContext};
 use host_bridge::keys::KeyProvider;
 use host_bridge::leave::{leave, LeaveOptions};
-use host_bridge::scripted::{sign_in, Credentials};
-use host_bridge::secret::Secret;
 use host_bridge::status::{check_with_tenant, collect_at};
 use host_bridge::store::MachineStore;
-use host_bridge::token::TokenValidator;
 use host_bridge::tpm::{provider_for_policy, KeyProtection};
-use support::emulator::{Emulator, ADELE, ADELE_PASSWORD};
+use support::emulator::{join_as_adele, Emulator};
 use support::swtpm::Swtpm;
 
 async fn join(
@@ -31,24 +27,7 @@ async fn join(
 ) -> (MachineStore, String) {
     let mut config = BridgeConfig::new(&emulator.base, state).unwrap();
     config.ca_file = Some(ca.to_path_buf());
-    let http = build_client(Some(ca)).unwrap();
-    let validator = TokenValidator::new(http.clone(), config.authority.clone());
-    let credentials = Credentials {
-        username: ADELE.into(),
-        password: Secret::new(ADELE_PASSWORD),
-    };
-    let identity = sign_in(&http, &validator, &config.authority, &credentials)
-        .await
-        .unwrap();
-    let store = MachineStore::open(&config.state_dir).unwrap();
-    let ctx = JoinContext {
-        http,
-        config,
-        keys,
-        store: store.clone(),
-    };
-    let result = run_join(&ctx, &identity, &mut |_, _| {}).await.unwrap();
-    (store, result.device_id)
+    join_as_adele(&config, keys).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,15 +12,11 @@ use std::time::Duration;
 use cxh_wire::bridge::*;
 use futures_util::{SinkExt, StreamExt};
 use host_bridge::config::BridgeConfig;
-use host_bridge::http::build_client;
-use host_bridge::join::{run_join, JoinContext};
 use host_bridge::keys::SoftwareKeyProvider;
-use host_bridge::scripted::{sign_in, Credentials};
 use host_bridge::secret::Secret;
 use host_bridge::server::{start, BridgeState, RunningBridge};
 use host_bridge::store::MachineStore;
-use host_bridge::token::TokenValidator;
-use support::emulator::{Emulator, ADELE, ADELE_PASSWORD};
+use support::emulator::{join_as_adele, Emulator};
 use support::ORIGIN;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -38,26 +34,8 @@ fn config(emulator: &Emulator, ca: &Path, state: &Path) -> BridgeConfig {
 }
 
 /// Adele joins the device in `state` without a browser; its device id.
-async fn join(config: &BridgeConfig, ca: &Path) -> String {
-    let http = build_client(Some(ca)).unwrap();
-    let validator = TokenValidator::new(http.clone(), config.authority.clone());
-    let credentials = Credentials {
-        username: ADELE.into(),
-        password: Secret::new(ADELE_PASSWORD),
-    };
-    let identity = sign_in(&http, &validator, &config.authority, &credentials)
-        .await
-        .unwrap();
-    let ctx = JoinContext {
-        http,
-        config: config.clone(),
-        keys: Arc::new(SoftwareKeyProvider),
-        store: MachineStore::open(&config.state_dir).unwrap(),
-    };
-    run_join(&ctx, &identity, &mut |_, _| {})
-        .await
-        .unwrap()
-        .device_id
+async fn join(config: &BridgeConfig) -> String {
+    join_as_adele(config, Arc::new(SoftwareKeyProvider)).await.1
 }
 
 async fn serve(config: BridgeConfig) -> (RunningBridge, Secret) {
@@ -114,7 +92,7 @@ async fn a_host_that_allows_leave_deletes_the_device_by_certificate_and_forgets_
     let temp = tempfile::tempdir().unwrap();
     let (emulator, ca) = Emulator::start_tls(Default::default()).await;
     let mut config = config(&emulator, &ca, &temp.path().join("state"));
-    let device_id = join(&config, &ca).await;
+    let device_id = join(&config).await;
     assert!(emulator.device(&device_id).is_some());
 
     config.host.allow_leave = true;
@@ -146,7 +124,7 @@ async fn a_host_without_allow_leave_refuses_the_leave_and_keeps_the_join() {
     let temp = tempfile::tempdir().unwrap();
     let (emulator, ca) = Emulator::start_tls(Default::default()).await;
     let config = config(&emulator, &ca, &temp.path().join("state"));
-    let device_id = join(&config, &ca).await;
+    let device_id = join(&config).await;
 
     let (bridge, secret) = serve(config).await;
     let (mut ws, host) = welcomed(&bridge, &secret).await;

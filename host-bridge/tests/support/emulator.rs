@@ -12,6 +12,35 @@ pub const ADELE: &str = "adele.vance@contoso.com";
 pub const ADELE_PASSWORD: &str = "Correct-Horse-42";
 pub const CONTOSO: &str = "6d1f4c2a-8b3e-4f5a-9c7d-2e1b0a9f8c31";
 
+/// Adele joins the device of `config` without a browser (password grant, then the dsreg
+/// pipeline), trusting `config.ca_file`; the machine store and the device id.
+pub async fn join_as_adele(
+    config: &host_bridge::config::BridgeConfig,
+    keys: std::sync::Arc<dyn host_bridge::keys::KeyProvider>,
+) -> (host_bridge::store::MachineStore, String) {
+    use host_bridge::scripted::{sign_in, Credentials};
+    let http = host_bridge::http::build_client(config.ca_file.as_deref()).unwrap();
+    let validator = host_bridge::token::TokenValidator::new(http.clone(), config.authority.clone());
+    let credentials = Credentials {
+        username: ADELE.into(),
+        password: host_bridge::secret::Secret::new(ADELE_PASSWORD),
+    };
+    let identity = sign_in(&http, &validator, &config.authority, &credentials)
+        .await
+        .unwrap();
+    let store = host_bridge::store::MachineStore::open(&config.state_dir).unwrap();
+    let ctx = host_bridge::join::JoinContext {
+        http,
+        config: config.clone(),
+        keys,
+        store: store.clone(),
+    };
+    let joined = host_bridge::join::run_join(&ctx, &identity, &mut |_, _| {})
+        .await
+        .unwrap();
+    (store, joined.device_id)
+}
+
 pub struct Emulator {
     pub base: String,
     pub state: AppState,
