@@ -112,9 +112,13 @@ fn write_namespaces(
             Some(prefix.as_str())
         };
         let uri = node.lookup_namespace_uri(lookup).unwrap_or("");
-        let inherited = rendered.get(prefix).map(String::as_str).unwrap_or("");
-        let already = rendered.get(prefix).is_some_and(|u| u == uri)
-            || (uri.is_empty() && inherited.is_empty());
+        // An empty default namespace needs no declaration unless an output ancestor set
+        // another one. A prefix bound to "" (not namespace-well-formed, but roxmltree accepts
+        // it) is kept as written: dropping it would leave the prefix unbound in the output.
+        let already = match rendered.get(prefix) {
+            Some(rendered_uri) => rendered_uri == uri,
+            None => prefix.is_empty() && uri.is_empty(),
+        };
         if already {
             continue;
         }
@@ -220,6 +224,24 @@ mod tests {
         assert_eq!(
             c14n(xml),
             r#"<o><i xmlns:s="urn:s" s:v="1"></i><s:j xmlns:s="urn:s"></s:j></o>"#
+        );
+    }
+
+    #[test]
+    fn keeps_a_prefix_bound_to_the_empty_uri_declared() {
+        // Found by the c14n fuzz target: the declaration was dropped, leaving `s` unbound.
+        let xml = r#"<s:e s:a="v" xmlns:s=""><e/></s:e>"#;
+        let canonical = c14n(xml);
+        assert_eq!(canonical, r#"<s:e xmlns:s="" s:a="v"><e></e></s:e>"#);
+        assert_eq!(c14n(&canonical), canonical);
+    }
+
+    #[test]
+    fn an_empty_default_namespace_is_declared_only_to_undo_an_inherited_one() {
+        assert_eq!(c14n(r#"<a xmlns=""><b/></a>"#), "<a><b></b></a>");
+        assert_eq!(
+            c14n(r#"<a xmlns="urn:a"><b xmlns=""/></a>"#),
+            r#"<a xmlns="urn:a"><b xmlns=""></b></a>"#
         );
     }
 
