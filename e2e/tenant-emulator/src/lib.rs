@@ -15,6 +15,7 @@ pub mod error;
 pub mod federation;
 pub mod keys;
 pub mod make_credential;
+pub mod pop;
 pub mod routes;
 pub mod saml;
 pub mod serve;

@@ -134,6 +134,7 @@ pub fn access_token_claims(subject: &TokenSubject<'_>, resource: &str) -> Access
         scp: DELEGATED_SCOPE.into(),
         amr: vec!["pwd".into()],
         deviceid: None,
+        cnf: None,
     }
 }
 
@@ -148,6 +149,11 @@ pub struct BearerClaims {
     pub oid: String,
     #[serde(default)]
     pub upn: Option<String>,
+    #[serde(default)]
+    pub deviceid: Option<String>,
+    /// Set on proof-of-possession tokens only.
+    #[serde(default)]
+    pub cnf: Option<cxh_wire::pop::Cnf>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -166,11 +172,28 @@ pub enum TokenError {
     NotYetValid,
     #[error("the token audience is not accepted here")]
     BadAudience,
+    #[error("the token is bound to a key (PoP): it must come in a signed request, not as a bearer token")]
+    PopBound,
+}
+
+/// [`validate_token`] for a token presented as a bearer token: a PoP token (one with `cnf`)
+/// is refused, since whoever presents it has not shown the key.
+pub fn validate_bearer(
+    keys: &SigningKeys,
+    token: &str,
+    audiences: &[String],
+) -> Result<BearerClaims, TokenError> {
+    let claims = validate_token(keys, token, audiences)?;
+    if claims.cnf.is_some() {
+        return Err(TokenError::PopBound);
+    }
+    Ok(claims)
 }
 
 /// Check signature, algorithm, key id, audience and lifetime (with skew); the issuer is left
-/// to the caller, which knows the tenants.
-pub fn validate_bearer(
+/// to the caller, which knows the tenants, and the key binding to [`validate_bearer`] or the
+/// PoP verifier ([`crate::pop`]).
+pub fn validate_token(
     keys: &SigningKeys,
     token: &str,
     audiences: &[String],

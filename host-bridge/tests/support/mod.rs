@@ -11,6 +11,7 @@
 
 #![allow(dead_code)]
 
+pub mod broker;
 pub mod dbus;
 pub mod emulator;
 pub mod prt;
@@ -200,6 +201,7 @@ impl FakeCloud {
             scp: "user_impersonation".into(),
             amr: vec!["pwd".into()],
             deviceid: None,
+            cnf: None,
         })
     }
 

@@ -23,10 +23,14 @@ pub const PROTOCOL_VERSION: &str = "0.0";
 pub const AUTHORITY_TYPE_MSSTS: &str = "MSSTS";
 /// `accessTokenType` of a bearer token (MSAL runtime: 0 bearer, 1 pop).
 pub const ACCESS_TOKEN_TYPE_BEARER: i32 = 0;
+/// `accessTokenType` of a proof-of-possession token (`accessToken` is then a Signed HTTP Request).
+pub const ACCESS_TOKEN_TYPE_POP: i32 = 1;
 
 /// MSAL runtime's `MSALRUNTIME_RESPONSE_STATUS`: what kind of failure a broker error is.
 pub mod status {
     pub const UNEXPECTED: i32 = 0;
+    /// The user closed or did not finish the interactive sign-in, or a caller cancelled it.
+    pub const USER_CANCELED: i32 = 1;
     /// Only an interactive sign-in can help (expired/revoked PRT, MFA, disabled device).
     pub const INTERACTION_REQUIRED: i32 = 2;
     pub const NO_NETWORK: i32 = 3;
@@ -92,6 +96,9 @@ pub struct AuthParameters {
     pub sso_url: Option<String>,
     /// Claims challenge JSON (conditional access); passed on as `claims`.
     pub decoded_claims: Option<String>,
+    /// Present (not null) when the caller wants a proof-of-possession token: the answer's
+    /// `accessToken` is then a Signed HTTP Request for this method and URI.
+    pub pop_params: Option<crate::pop::PopParams>,
 }
 
 /// `acquireTokenSilently` / `acquireTokenInteractively` request.
@@ -199,6 +206,25 @@ impl std::fmt::Debug for CookieResponse {
             .field("cookie_content", &"<redacted>")
             .finish()
     }
+}
+
+/// `generateSignedHttpRequest` request: whose device-held PoP key signs, and what request.
+/// The parameters are read at the top level or inside `authParameters` (callers differ).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ShrRequest {
+    pub account: Option<Account>,
+    pub pop_params: Option<crate::pop::PopParams>,
+    pub auth_parameters: Option<AuthParameters>,
+}
+
+/// `generateSignedHttpRequest` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShrResponse {
+    pub signed_http_request: String,
+    /// The signing key's thumbprint (the `kid` a resource finds in `cnf`).
+    pub kid: String,
 }
 
 /// `getLinuxBrokerVersion` request.

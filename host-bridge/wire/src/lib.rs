@@ -8,6 +8,7 @@
 //! - [`registration`]: the device registration request/response (MS-DVRE);
 //! - [`transport_key`]: the BCRYPT_RSAKEY_BLOB ("RSA1") encoding of the transport key;
 //! - [`key_attestation`]: `AttestationData`, the TPM's certification of the transport key.
+//! - [`pop`]: proof-of-possession tokens and Signed HTTP Requests (the broker's PoP path);
 //! - [`mdm`]: MDM enrollment (MS-MDE2/XCEP/WSTEP) names and the terms-of-use contract.
 //! - [`prt`]: the Primary Refresh Token protocol (MS-OAPXBC); its cryptography in
 //!   [`prt_crypto`] (feature `crypto`, for the bridge and the emulator).
@@ -21,6 +22,7 @@ pub mod discovery;
 pub mod key_attestation;
 pub mod mdm;
 pub mod oidc;
+pub mod pop;
 pub mod prt;
 #[cfg(feature = "crypto")]
 pub mod prt_crypto;

@@ -135,6 +135,9 @@ pub struct AccessTokenClaims {
     /// The device the token was obtained through (tokens for apps through the PRT).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deviceid: Option<String>,
+    /// A PoP token's key binding (`kid` = the key's thumbprint); absent from bearer tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::pop::Cnf>,
 }
 
 /// Successful answer of `/{tenant}/oauth2/token` (v1 shape: numbers as strings, like ESTS).

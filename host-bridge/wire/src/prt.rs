@@ -186,6 +186,12 @@ pub struct PrtRequestClaims {
     pub resource: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<String>,
+    /// `pop` asks for a proof-of-possession access token bound to `req_cnf`'s key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// [`crate::pop::ReqCnf`], encoded: the key a PoP token is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req_cnf: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_sids: Option<Vec<String>>,
     /// Seconds since the epoch; real clients send a string, a number is read too.

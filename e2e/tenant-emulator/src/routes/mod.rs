@@ -8,6 +8,7 @@ pub mod drs_request;
 pub mod mdm;
 pub mod oidc;
 pub mod realm;
+pub mod sample_api;
 pub mod shared;
 pub mod silent;
 pub mod test_hooks;
@@ -42,7 +43,8 @@ pub fn router(state: AppState) -> Router {
         .merge(drs::routes())
         .merge(token::routes())
         .merge(attestation::routes())
-        .merge(admin::routes());
+        .merge(admin::routes())
+        .merge(sample_api::routes());
     if state.config().mdm_url.is_none() {
         router = router.merge(mdm::routes());
     }

@@ -15,7 +15,9 @@
 //! a working PRT. For a `client_id` other than the PRT/broker clients the answer also carries
 //! an access token for `resource` (or the resource its `scope` names) with claims `deviceid`
 //! and the PRT's amr; such requests must use the broker redirect URI
-//! `ms-appx-web://Microsoft.AAD.BrokerPlugin/<client_id>`. The answer is a compact JWE
+//! `ms-appx-web://Microsoft.AAD.BrokerPlugin/<client_id>`. With `token_type=pop` and
+//! `req_cnf` in the signed payload the access token is bound to the caller's key (`cnf.kid`)
+//! and the answer's `token_type` is `pop` (see [`cxh_wire::pop`]). The answer is a compact JWE
 //! (`dir`, A256GCM, key derived KDF v1 from a fresh `ctx`) of a
 //! [`cxh_wire::prt::PrtTokenResponse`]. Every accepted request counts as a use of the PRT.
 
@@ -29,6 +31,7 @@ use crate::tokens::{self, TokenSubject};
 use crate::AppState;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use cxh_wire::pop::{Cnf, ReqCnf};
 use cxh_wire::prt::{
     broker_redirect_uri, PrtRequestClaims, PrtTokenResponse, SessionSignedHeader, AZA_SCOPE,
     BROKER_CLIENT_ID, PRT_CLIENT_ID, TOKEN_TYPE_POP,
@@ -36,6 +39,31 @@ use cxh_wire::prt::{
 use cxh_wire::prt_crypto::{
     decode_ctx, derive_key, encrypt_response, kdf_context, KdfVersion, ParsedJws,
 };
+
+/// The key binding of a PoP request (`token_type=pop` with `req_cnf`), or `None` for a bearer
+/// token; `pop` without a readable `req_cnf` is refused rather than answered with a bearer
+/// token the caller did not ask for.
+fn pop_binding(claims: &PrtRequestClaims) -> Result<Option<Cnf>, AuthorityError> {
+    let wants_pop = claims
+        .token_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case(TOKEN_TYPE_POP));
+    if !wants_pop {
+        return Ok(None);
+    }
+    let req_cnf = claims.req_cnf.as_deref().unwrap_or_default();
+    if req_cnf.is_empty() {
+        return Err(AuthorityError::InvalidRequest(
+            "token_type=pop requires 'req_cnf'".into(),
+        ));
+    }
+    let cnf = ReqCnf::decode(req_cnf)
+        .map_err(|e| AuthorityError::InvalidRequest(format!("req_cnf: {e}")))?;
+    Ok(Some(Cnf {
+        kid: Some(cnf.kid),
+        jwk: None,
+    }))
+}
 
 fn signature_error(reason: impl std::fmt::Display) -> AuthorityError {
     GrantError::SessionSignature(reason.to_string()).into()
@@ -128,7 +156,12 @@ pub(crate) fn answer(
         if claims.resource.is_none() && !v2_permissions(&asked_scope).is_empty() {
             access.scp = v2_permissions(&asked_scope);
         }
-        answer.token_type = "Bearer".into();
+        access.cnf = pop_binding(&claims)?;
+        answer.token_type = if access.cnf.is_some() {
+            TOKEN_TYPE_POP.into()
+        } else {
+            "Bearer".into()
+        };
         answer.access_token = Some(tokens::sign(state.keys(), &access)?);
         answer.resource = Some(resource);
         tracing::info!(upn = %user.upn, client_id = %client_id, device_id = %device.device_id, "token for an app through the PRT");
