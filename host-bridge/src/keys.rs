@@ -41,6 +41,9 @@ pub enum KeyPurpose {
     Transport,
     /// The MDM management certificate's key (MS-WSTEP enrollment).
     MdmEnrollment,
+    /// The broker's proof-of-possession key: signs the Signed HTTP Requests that carry PoP
+    /// access tokens (its own key, so that nothing an app asks for is signed by the device key).
+    Pop,
 }
 
 impl KeyPurpose {
@@ -49,6 +52,7 @@ impl KeyPurpose {
             KeyPurpose::Device => "device",
             KeyPurpose::Transport => "transport",
             KeyPurpose::MdmEnrollment => "mdm_enrollment",
+            KeyPurpose::Pop => "pop",
         }
     }
 }

@@ -73,6 +73,10 @@ struct BrokerArgs {
     /// Write the broker's pid here once it owns its bus name.
     #[arg(long)]
     ready_file: Option<PathBuf>,
+    /// Command that opens the interactive sign-in window (given a file to open)
+    /// [default: $BROWSER, else xdg-open]
+    #[arg(long)]
+    browser: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -431,6 +435,7 @@ async fn main() -> Result<()> {
                 &bus,
                 std::time::Duration::from_secs(args.renew_every_secs.max(1)),
                 args.ready_file.as_deref(),
+                sign_in_window(args.browser),
             )
             .await
         }
@@ -739,4 +744,13 @@ async fn mdm_enroll(args: MdmEnrollArgs) -> Result<()> {
         info.device_id, enrollment.thumbprint
     );
     Ok(())
+}
+
+/// The broker's sign-in window, with `--browser` when given.
+fn sign_in_window(browser: Option<String>) -> host_bridge::broker::interactive::SignInWindow {
+    let mut window = host_bridge::broker::interactive::SignInWindow::default();
+    if let Some(browser) = browser.filter(|b| !b.trim().is_empty()) {
+        window.browser = browser;
+    }
+    window
 }

@@ -57,6 +57,8 @@ pub enum StoreError {
     Locked(String),
     #[error("join-info.json is unreadable: {0}")]
     BadJoinInfo(String),
+    #[error("the {0} key is not one of the join's keys (the broker keeps it with the PRTs)")]
+    NotAJoinKey(&'static str),
     #[error("the returned certificate was refused: {0}")]
     Certificate(#[from] CertificateError),
 }
@@ -397,6 +399,7 @@ impl StagedJoin {
             KeyPurpose::Device => DEVICE_KEY_FILE,
             KeyPurpose::Transport => TRANSPORT_KEY_FILE,
             KeyPurpose::MdmEnrollment => crate::mdm::store::MDM_KEY_FILE,
+            KeyPurpose::Pop => return Err(StoreError::NotAJoinKey(purpose.as_str())),
         };
         self.write_private(name, blob)
     }

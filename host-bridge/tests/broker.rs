@@ -7,174 +7,19 @@
 
 mod support;
 
-use std::path::Path;
-use std::sync::Arc;
-
-use base64::Engine;
 use cxh_wire::broker::{
-    status, AccountsResponse, CookieResponse, ErrorResponse, TokenOutcome, TokenResponse, BUS_NAME,
-    INTERFACE, OBJECT_PATH,
+    status, AccountsResponse, CookieResponse, ErrorResponse, BUS_NAME, INTERFACE, OBJECT_PATH,
 };
-use host_bridge::broker::dbus::{self, Bus};
 use host_bridge::broker::service::Served;
-use host_bridge::broker::Broker;
-use host_bridge::config::BridgeConfig;
-use host_bridge::keys::KeyProvider;
-use host_bridge::prt::signin::PrtContext;
 use host_bridge::status::collect_at;
 use host_bridge::store::MachineStore;
 use host_bridge::tpm::{provider_for_policy, KeyProtection};
-use support::dbus::DbusDaemon;
-use support::emulator::{join_as_adele, Emulator, ADELE, ADELE_PASSWORD, CONTOSO};
+use support::broker::{
+    call, claims, dbus_send, first_account, join_and_sign_in, serve, silent, silent_request,
+    software_device, token_of, EDGE, GRAPH,
+};
+use support::emulator::{Emulator, ADELE, CONTOSO};
 use support::swtpm::Swtpm;
-
-/// Another app than the join's: Microsoft Edge's client id, as linux-entra-sso sends it.
-const EDGE: &str = "d7b530a4-7680-4c23-a8bf-c52c121d2e87";
-const GRAPH: &str = "https://graph.microsoft.com/.default";
-
-struct Device {
-    state: std::path::PathBuf,
-    device_id: String,
-}
-
-async fn join_and_sign_in(emulator: &Emulator, state: &Path, keys: Arc<dyn KeyProvider>) -> Device {
-    let config = BridgeConfig::new(&emulator.base, state).unwrap();
-    let (_, device_id) = join_as_adele(&config, keys).await;
-    let prt = PrtContext::open(state, None, None).unwrap();
-    prt.sign_in(ADELE, ADELE_PASSWORD).await.unwrap();
-    Device {
-        state: state.to_path_buf(),
-        device_id,
-    }
-}
-
-async fn software_device(emulator: &Emulator, temp: &Path) -> Device {
-    let keys = provider_for_policy(KeyProtection::Software, "").unwrap();
-    join_and_sign_in(emulator, &temp.join("state"), keys).await
-}
-
-/// A broker on its own bus, and a client connection to that bus.
-struct Running {
-    broker: Arc<Broker>,
-    _server: zbus::Connection,
-    client: zbus::Connection,
-    bus: DbusDaemon,
-}
-
-async fn serve(device: &Device) -> Running {
-    let bus = DbusDaemon::start();
-    let broker = Arc::new(Broker::new(
-        PrtContext::open(&device.state, None, None).unwrap(),
-    ));
-    let server = dbus::serve(broker.clone(), &Bus::Address(bus.address.clone()))
-        .await
-        .unwrap();
-    let client = zbus::connection::Builder::address(bus.address.as_str())
-        .unwrap()
-        .build()
-        .await
-        .unwrap();
-    Running {
-        broker,
-        _server: server,
-        client,
-        bus,
-    }
-}
-
-async fn call(client: &zbus::Connection, method: &str, request: serde_json::Value) -> String {
-    let proxy = zbus::Proxy::new(client, BUS_NAME, OBJECT_PATH, INTERFACE)
-        .await
-        .unwrap();
-    proxy
-        .call(method, &("0.0", "correlation-1", request.to_string()))
-        .await
-        .unwrap()
-}
-
-fn silent_request(account: &serde_json::Value, scopes: &[&str]) -> serde_json::Value {
-    serde_json::json!({
-        "authParameters": {
-            "account": account,
-            "additionalQueryParametersForAuthorization": {},
-            "authority": "https://login.microsoftonline.com/common",
-            "authorizationType": 1,
-            "clientId": EDGE,
-            "redirectUri": "https://login.microsoftonline.com/common/oauth2/nativeclient",
-            "requestedScopes": scopes,
-            "username": account["username"],
-            "uxContextHandle": -1
-        }
-    })
-}
-
-fn token_of(answer: &str) -> Result<cxh_wire::broker::BrokerToken, cxh_wire::broker::BrokerError> {
-    match serde_json::from_str::<TokenResponse>(answer)
-        .unwrap_or_else(|e| panic!("{e}: {answer}"))
-        .broker_token_response
-    {
-        TokenOutcome::Token(token) => Ok(*token),
-        TokenOutcome::Failed { error } => Err(error),
-    }
-}
-
-/// acquireTokenSilently over D-Bus for `account` and `scopes`.
-async fn silent(
-    client: &zbus::Connection,
-    account: &serde_json::Value,
-    scopes: &[&str],
-) -> Result<cxh_wire::broker::BrokerToken, cxh_wire::broker::BrokerError> {
-    token_of(
-        &call(
-            client,
-            "acquireTokenSilently",
-            silent_request(account, scopes),
-        )
-        .await,
-    )
-}
-
-/// Call a broker method with `dbus-send` (Debian's dbus-bin): its literal reply.
-async fn dbus_send(address: &str, method: &str, request: String) -> String {
-    let args = [
-        format!("--bus={address}"),
-        "--print-reply=literal".into(),
-        format!("--dest={BUS_NAME}"),
-        OBJECT_PATH.into(),
-        format!("{INTERFACE}.{method}"),
-        "string:0.0".into(),
-        "string:c-2".into(),
-        format!("string:{request}"),
-    ];
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("dbus-send")
-            .args(&args)
-            .output()
-            .expect("dbus-send (Debian package dbus-bin)")
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
-}
-
-fn claims(jwt: &str) -> serde_json::Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-async fn first_account(client: &zbus::Connection) -> serde_json::Value {
-    let answer = call(client, "getAccounts", serde_json::json!({"clientId": EDGE})).await;
-    let accounts: serde_json::Value = serde_json::from_str(&answer).unwrap();
-    accounts["accounts"][0].clone()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dbus_caller_gets_a_token_for_another_app_silently_with_the_device_id_from_a_tpm_prt() {

@@ -136,6 +136,7 @@ async fn sign_in_gives_a_tpm_bound_prt_and_a_silent_token_for_another_app() {
             UPN,
             client_id,
             &Audience::Scope("https://graph.microsoft.com/.default".into()),
+            None,
         )
         .await
         .unwrap();
@@ -197,6 +198,7 @@ async fn the_prt_renews_after_four_hours_and_expires_after_14_days_unused_or_90_
             UPN,
             "c1",
             &Audience::Resource("https://graph.microsoft.com".into()),
+            None,
         )
         .await
         .unwrap_err();
@@ -232,7 +234,7 @@ async fn a_revoked_prt_needs_interaction_and_is_dropped() {
     // The password changed: the cloud revoked the user's PRTs.
     j.cloud.prt.state.lock().unwrap().revoked = true;
     let err = ctx
-        .app_token(UPN, "c1", &Audience::Scope("openid".into()))
+        .app_token(UPN, "c1", &Audience::Scope("openid".into()), None)
         .await
         .unwrap_err();
     assert!(err.interaction_required() && err.prt_is_dead(), "{err}");
@@ -289,7 +291,7 @@ async fn a_renewal_killed_before_its_write_leaves_the_last_good_prt() {
     std::fs::write(path.with_extension("tmp-4242"), b"{\"upn\":\"half").unwrap();
     let (record, _) = ctx.usable(UPN, host_bridge::prt::now_unix()).unwrap();
     assert_eq!(record.prt, good.prt);
-    ctx.app_token(UPN, "c1", &Audience::Scope("openid".into()))
+    ctx.app_token(UPN, "c1", &Audience::Scope("openid".into()), None)
         .await
         .unwrap();
 }

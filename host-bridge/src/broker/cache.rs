@@ -15,6 +15,8 @@ pub struct CacheKey {
     upn: String,
     client_id: String,
     scopes: String,
+    /// Bound to the broker's PoP key (a PoP token never answers a bearer request, nor back).
+    pop: bool,
 }
 
 impl CacheKey {
@@ -27,7 +29,14 @@ impl CacheKey {
             upn: upn.trim().to_lowercase(),
             client_id: client_id.trim().to_lowercase(),
             scopes: scopes.join(" "),
+            pop: false,
         }
+    }
+
+    /// The same key for a proof-of-possession token.
+    pub fn for_pop(mut self) -> Self {
+        self.pop = true;
+        self
     }
 }
 
@@ -115,6 +124,9 @@ mod tests {
             .is_none());
         assert!(cache
             .get(&CacheKey::new("v", "c", &["a".into()]), 0)
+            .is_none());
+        assert!(cache
+            .get(&CacheKey::new("u", "c", &["a".into()]).for_pop(), 0)
             .is_none());
         cache.forget_user("U");
         assert!(cache.is_empty());

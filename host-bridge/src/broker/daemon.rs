@@ -17,11 +17,12 @@ pub async fn run(
     bus: &Bus,
     period: Duration,
     ready_file: Option<&Path>,
+    window: super::interactive::SignInWindow,
 ) -> anyhow::Result<()> {
     let ctx =
         crate::prt::signin::PrtContext::open(target.state_dir, target.tpm_tcti, target.ca_file)
             .context("the broker needs a joined device")?;
-    let broker = Arc::new(Broker::new(ctx));
+    let broker = Arc::new(Broker::new(ctx).with_sign_in_window(window));
     let _connection = dbus::serve(broker.clone(), bus).await.with_context(|| {
         format!(
             "cannot own {} on the bus ({bus:?})",

@@ -132,12 +132,14 @@ impl BrokerObject {
         &self,
         _protocol: &str,
         correlation_id: &str,
-        _request: &str,
+        request: &str,
     ) -> String {
-        let outcome: Result<(), _> = Err(BrokerFailure::Unsupported(
-            "signed HTTP requests (proof-of-possession tokens) are not offered by this broker"
-                .into(),
-        ));
+        let outcome = async {
+            self.broker
+                .generate_signed_http_request(&parse(request)?)
+                .await
+        }
+        .await;
         answer("generateSignedHttpRequest", correlation_id, outcome)
     }
 
@@ -148,7 +150,8 @@ impl BrokerObject {
         correlation_id: &str,
         _request: &str,
     ) -> String {
-        // There is never an interactive flow to cancel (see acquireTokenInteractively).
+        let cancelled = self.broker.cancel_interactive_flow();
+        tracing::info!(correlation_id, cancelled, "cancelInteractiveFlow");
         answer::<serde_json::Value>(
             "cancelInteractiveFlow",
             correlation_id,

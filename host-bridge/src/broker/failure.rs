@@ -16,6 +16,8 @@ pub enum BrokerFailure {
     Unsupported(String),
     #[error("the broker serves the tenant this device joined ({joined}), not {asked:?}")]
     OtherTenant { joined: String, asked: String },
+    #[error("the interactive sign-in ended without a sign-in: {0}")]
+    Canceled(String),
     #[error(transparent)]
     Prt(#[from] PrtError),
 }
@@ -28,6 +30,7 @@ impl BrokerFailure {
                 status::API_CONTRACT_VIOLATION
             }
             BrokerFailure::UnknownAccount(_) => status::ACCOUNT_NOT_FOUND,
+            BrokerFailure::Canceled(_) => status::USER_CANCELED,
             BrokerFailure::OtherTenant { .. } => status::INCORRECT_CONFIGURATION,
             BrokerFailure::Prt(e) if e.interaction_required() => status::INTERACTION_REQUIRED,
             BrokerFailure::Prt(PrtError::Network(_)) => status::NO_NETWORK,

@@ -7,6 +7,10 @@
 //! - [`accounts`]: the broker's view of a PRT record (the `getAccounts` entry) and finding the
 //!   one a request names;
 //! - [`cache`]: access tokens in memory only (never on disk), per user, client and scopes;
+//! - [`pop`]: the device-held proof-of-possession key and the Signed HTTP Requests it signs
+//!   (PoP tokens for apps, `generateSignedHttpRequest`);
+//! - [`interactive`]: the sign-in window of `acquireTokenInteractively` (a new PRT when the
+//!   silent path cannot answer);
 //! - [`failure`]: errors as the broker's callers read them (MSAL runtime status);
 //! - [`dbus`]: the interface of Microsoft's identity broker for Linux on the session bus
 //!   (`com.microsoft.identity.broker1`), so MSAL, Edge and browser extensions work with ours;
@@ -22,6 +26,8 @@ pub mod cache;
 pub mod daemon;
 pub mod dbus;
 pub mod failure;
+pub mod interactive;
+pub mod pop;
 pub mod renewal;
 pub mod service;
 

@@ -6,14 +6,20 @@
 //! it checks only that the tenant part is this device's tenant (or `common`/`organizations`),
 //! so a request can never send the PRT anywhere else.
 
+use std::sync::Arc;
+
 use cxh_wire::broker::{
     AccountsResponse, BrokerToken, CookieRequest, CookieResponse, GetAccountsRequest,
-    RemoveAccountRequest, TokenRequest, VersionResponse, ACCESS_TOKEN_TYPE_BEARER,
+    RemoveAccountRequest, ShrRequest, ShrResponse, TokenRequest, VersionResponse,
+    ACCESS_TOKEN_TYPE_BEARER, ACCESS_TOKEN_TYPE_POP,
 };
+use cxh_wire::pop::PopParams;
 use cxh_wire::prt::{PrtTokenResponse, PRT_COOKIE_NAME};
 
 use super::accounts::{account_of, find};
 use super::cache::{CacheKey, TokenCache};
+use super::interactive::{message_for, SignInWindow, FLOW_TIMEOUT, MAX_ATTEMPTS};
+use super::pop::PopKey;
 use super::BrokerFailure;
 use crate::prt::client::Audience;
 use crate::prt::signin::PrtContext;
@@ -31,6 +37,12 @@ pub struct Broker {
     cache: TokenCache,
     /// One PRT operation at a time: a renewal replaces the PRT the other requests would send.
     prt_lock: tokio::sync::Mutex<()>,
+    /// The PoP key, loaded (or made) at the first PoP request.
+    pop_key: tokio::sync::OnceCell<Arc<PopKey>>,
+    /// How `acquireTokenInteractively` asks the user to sign in.
+    window: SignInWindow,
+    /// Cancels the running interactive sign-in (`cancelInteractiveFlow`); one at a time.
+    interactive: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
 /// How a silent token request was answered (for the CLI and benchmarks).
@@ -46,7 +58,16 @@ impl Broker {
             ctx,
             cache: TokenCache::default(),
             prt_lock: tokio::sync::Mutex::new(()),
+            pop_key: tokio::sync::OnceCell::new(),
+            window: SignInWindow::default(),
+            interactive: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Open interactive sign-ins with `window` (browser command, handoff dir).
+    pub fn with_sign_in_window(mut self, window: SignInWindow) -> Self {
+        self.window = window;
+        self
     }
 
     /// The PRT records of this device's tenant.
@@ -99,7 +120,42 @@ impl Broker {
         let records = self.records();
         let account = params.account.as_ref().or(request.account.as_ref());
         let record = find(&records, account, params.username.as_deref())?;
-        let key = CacheKey::new(&record.upn, &params.client_id, &scopes);
+        let pop = match &params.pop_params {
+            Some(pop_params) => Some((self.pop_key().await?, pop_params)),
+            None => None,
+        };
+        let mut key = CacheKey::new(&record.upn, &params.client_id, &scopes);
+        if pop.is_some() {
+            key = key.for_pop();
+        }
+        let (token, served) = self
+            .cached_or_fresh(
+                record,
+                request,
+                &scopes,
+                key,
+                pop.as_ref().map(|(k, _)| k.as_ref()),
+            )
+            .await?;
+        match pop {
+            Some((pop_key, pop_params)) => {
+                Ok((signed_for_request(&pop_key, pop_params, token)?, served))
+            }
+            None => Ok((token, served)),
+        }
+    }
+
+    /// The access token for `key` from the cache, else from the authority through the PRT
+    /// (bound to `pop_key` when given; the cache holds the token, never a signed request).
+    async fn cached_or_fresh(
+        &self,
+        record: &PrtRecord,
+        request: &TokenRequest,
+        scopes: &[String],
+        key: CacheKey,
+        pop_key: Option<&PopKey>,
+    ) -> Result<(BrokerToken, Served), BrokerFailure> {
+        let params = &request.auth_parameters;
         // A claims challenge (conditional access) asks for a new token, never a cached one.
         let cacheable = params.decoded_claims.is_none();
         if cacheable {
@@ -114,32 +170,153 @@ impl Broker {
             }
         }
         let audience = Audience::Scope(scopes.join(" "));
+        let req_cnf = pop_key.map(PopKey::req_cnf);
         let answer = self
             .ctx
-            .app_token(&record.upn, params.client_id.trim(), &audience)
+            .app_token(
+                &record.upn,
+                params.client_id.trim(),
+                &audience,
+                req_cnf.as_deref(),
+            )
             .await
             .map_err(|e| self.failed(&record.upn, e))?;
-        let token = broker_token(record, &answer, &scopes);
+        let token = broker_token(record, &answer, scopes);
         if cacheable {
             self.cache.put(key, token.clone());
         }
         Ok((token, Served::FromAuthority))
     }
 
-    /// `acquireTokenInteractively`: this broker has no sign-in window of its own (the user signs
-    /// in at logon, or with `host-bridge sign-in`); it answers silently when it can.
+    /// `generateSignedHttpRequest`: a Signed HTTP Request by the device-held PoP key, without
+    /// an access token, for an account of this broker.
+    pub async fn generate_signed_http_request(
+        &self,
+        request: &ShrRequest,
+    ) -> Result<ShrResponse, BrokerFailure> {
+        let params = request.auth_parameters.as_ref();
+        let records = self.records();
+        let account = request
+            .account
+            .as_ref()
+            .or(params.and_then(|p| p.account.as_ref()));
+        find(
+            &records,
+            account,
+            params.and_then(|p| p.username.as_deref()),
+        )?;
+        let pop_params = request
+            .pop_params
+            .as_ref()
+            .or(params.and_then(|p| p.pop_params.as_ref()))
+            .ok_or_else(|| BrokerFailure::BadRequest("popParams is missing".into()))?;
+        let key = self.pop_key().await?;
+        Ok(ShrResponse {
+            signed_http_request: key.sign_request(pop_params, None, now_unix())?,
+            kid: key.kid().to_string(),
+        })
+    }
+
+    /// The device's PoP key (made by the join's key provider on first use).
+    async fn pop_key(&self) -> Result<Arc<PopKey>, BrokerFailure> {
+        self.pop_key
+            .get_or_try_init(|| async {
+                PopKey::load_or_create(&self.ctx.store, self.ctx.keys.as_ref()).map(Arc::new)
+            })
+            .await
+            .cloned()
+            .map_err(BrokerFailure::Prt)
+    }
+
+    /// `acquireTokenInteractively`: silently when the PRT can answer; otherwise the user signs
+    /// in again in the broker's window ([`super::interactive`]), which gives a new PRT, and
+    /// the token comes from that.
     pub async fn acquire_token_interactively(
         &self,
         request: &TokenRequest,
     ) -> Result<BrokerToken, BrokerFailure> {
         match self.acquire_token_silently(request).await {
-            Err(BrokerFailure::Prt(e)) if e.interaction_required() => {
-                Err(BrokerFailure::Unsupported(format!(
-                    "{e}; this broker has no sign-in window: sign in on the device (host-bridge sign-in) and try again"
-                )))
+            Err(failure) if needs_sign_in(&failure) => {
+                let params = &request.auth_parameters;
+                let hint = params
+                    .account
+                    .as_ref()
+                    .or(request.account.as_ref())
+                    .map(|a| a.username.clone())
+                    .or_else(|| params.username.clone())
+                    .filter(|u| !u.trim().is_empty());
+                tracing::info!(reason = %failure, "interactive sign-in needed");
+                self.sign_in_interactively(hint.as_deref()).await?;
+                self.acquire_token_silently(request).await
             }
             other => other,
         }
+    }
+
+    /// Run one interactive sign-in to its end: a new PRT, or why not.
+    async fn sign_in_interactively(&self, username: Option<&str>) -> Result<(), BrokerFailure> {
+        let (cancel, mut cancelled) = tokio::sync::oneshot::channel();
+        {
+            let mut running = self.interactive.lock().unwrap_or_else(|p| p.into_inner());
+            if running.as_ref().is_some_and(|r| !r.is_closed()) {
+                return Err(BrokerFailure::BadRequest(
+                    "another interactive sign-in is in progress".into(),
+                ));
+            }
+            *running = Some(cancel);
+        }
+        let organization = self.ctx.info.tenant.display_name.clone();
+        let outcome = async {
+            let mut window = self.window.open(&organization, username).await?;
+            let deadline = tokio::time::sleep(FLOW_TIMEOUT);
+            tokio::pin!(deadline);
+            let mut refused = 0;
+            let outcome = loop {
+                let attempt = tokio::select! {
+                    attempt = window.attempts.recv() => attempt,
+                    _ = &mut cancelled => break Err(BrokerFailure::Canceled("cancelled by the app".into())),
+                    _ = &mut deadline => break Err(BrokerFailure::Canceled("no sign-in within 5 minutes".into())),
+                };
+                let Some(attempt) = attempt else {
+                    break Err(BrokerFailure::Canceled("the window closed".into()));
+                };
+                let signed_in = {
+                    let _one_at_a_time = self.prt_lock.lock().await;
+                    self.ctx.sign_in(&attempt.username, &attempt.password).await
+                };
+                match signed_in {
+                    Ok(record) => {
+                        self.cache.forget_user(&record.upn);
+                        tracing::info!(upn = %record.upn, "signed in interactively: new PRT");
+                        attempt.answer(Ok(()));
+                        break Ok(());
+                    }
+                    Err(error) => {
+                        refused += 1;
+                        tracing::info!(%error, refused, "interactive sign-in refused");
+                        attempt.answer(Err(message_for(&error)));
+                        if refused >= MAX_ATTEMPTS {
+                            break Err(BrokerFailure::Prt(error));
+                        }
+                    }
+                }
+            };
+            window.close().await;
+            outcome
+        }
+        .await;
+        *self.interactive.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        outcome
+    }
+
+    /// `cancelInteractiveFlow`: end the running interactive sign-in; whether there was one.
+    pub fn cancel_interactive_flow(&self) -> bool {
+        let running = self
+            .interactive
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        running.is_some_and(|cancel| cancel.send(()).is_ok())
     }
 
     /// `acquirePrtSsoCookie`: the `x-ms-RefreshTokenCredential` cookie for a browser.
@@ -255,6 +432,28 @@ impl Broker {
             })
         }
     }
+}
+
+/// Whether a sign-in can fix what the silent path answered: no PRT for the user on this
+/// device (an unknown account), or one the authority no longer takes.
+fn needs_sign_in(failure: &BrokerFailure) -> bool {
+    match failure {
+        BrokerFailure::UnknownAccount(_) => true,
+        BrokerFailure::Prt(e) => e.interaction_required(),
+        _ => false,
+    }
+}
+
+/// A PoP token as the app receives it: the access token wrapped in a Signed HTTP Request for
+/// the app's request, signed now.
+fn signed_for_request(
+    key: &PopKey,
+    params: &PopParams,
+    mut token: BrokerToken,
+) -> Result<BrokerToken, BrokerFailure> {
+    token.access_token = key.sign_request(params, Some(&token.access_token), now_unix())?;
+    token.access_token_type = ACCESS_TOKEN_TYPE_POP;
+    Ok(token)
 }
 
 /// The broker's answer from the authority's.

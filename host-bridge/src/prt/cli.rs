@@ -122,7 +122,7 @@ pub async fn token(
 ) -> Result<String, PrtError> {
     let ctx = target.open()?;
     let upn = upn.map(str::to_string).unwrap_or_else(|| ctx.default_upn());
-    let answer = ctx.app_token(&upn, client_id, audience).await?;
+    let answer = ctx.app_token(&upn, client_id, audience, None).await?;
     answer
         .access_token
         .ok_or_else(|| PrtError::BadResponse("no access token".into()))

@@ -240,6 +240,7 @@ pub fn app_token_claims(
     client_id: &str,
     audience: &Audience,
     nonce: &str,
+    req_cnf: Option<&str>,
 ) -> PrtRequestClaims {
     let (scope, resource) = match audience {
         Audience::Scope(s) => (Some(s.clone()), None),
@@ -255,6 +256,8 @@ pub fn app_token_claims(
         redirect_uri: Some(broker_redirect_uri(client_id)),
         iss: Some(BROKER_ISSUER.into()),
         iat: Some(super::now_unix()),
+        token_type: req_cnf.map(|_| cxh_wire::pop::TOKEN_TYPE_POP.to_string()),
+        req_cnf: req_cnf.map(str::to_string),
         ..Default::default()
     }
 }

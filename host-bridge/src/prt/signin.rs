@@ -336,6 +336,7 @@ impl PrtContext {
         upn: &str,
         client_id: &str,
         audience: &Audience,
+        req_cnf: Option<&str>,
     ) -> Result<PrtTokenResponse, PrtError> {
         if client_id.trim().is_empty() {
             return Err(PrtError::Input("a client id is required".into()));
@@ -344,7 +345,7 @@ impl PrtContext {
         let endpoint = self.endpoint();
         let result = async {
             let nonce = client::nonce(&self.http, &endpoint).await?;
-            let claims = client::app_token_claims(&prt, client_id, audience, &nonce);
+            let claims = client::app_token_claims(&prt, client_id, audience, &nonce, req_cnf);
             client::session_request(&self.http, &endpoint, session.as_ref(), &claims).await
         }
         .await;
@@ -353,6 +354,18 @@ impl PrtContext {
             return Err(PrtError::BadResponse(
                 "the answer carries no access token".into(),
             ));
+        }
+        let pop_answer = answer
+            .token_type
+            .eq_ignore_ascii_case(cxh_wire::pop::TOKEN_TYPE_POP);
+        if req_cnf.is_some() != pop_answer {
+            // A bearer token handed out as PoP (or back) would be refused by the resource,
+            // or worse, accepted by one that should have seen the key.
+            return Err(PrtError::BadResponse(format!(
+                "asked for a {} token, the answer is token_type {:?}",
+                if req_cnf.is_some() { "PoP" } else { "bearer" },
+                answer.token_type
+            )));
         }
         Ok(answer)
     }

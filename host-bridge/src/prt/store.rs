@@ -88,15 +88,33 @@ pub fn path_for(store: &MachineStore, upn: &str) -> PathBuf {
 
 /// Write `record` atomically (0600).
 pub fn save(store: &MachineStore, record: &PrtRecord) -> Result<(), PrtError> {
+    let bytes = serde_json::to_vec(record).map_err(|e| PrtError::Store(e.to_string()))?;
+    write_private(store, &path_for(store, &record.upn), &bytes, "the PRT")
+}
+
+/// The broker's proof-of-possession key blob ([`crate::broker::pop`]): beside the PRTs, so it
+/// goes with them when the device leaves.
+pub fn pop_key_path(store: &MachineStore) -> PathBuf {
+    dir(store).join(POP_KEY_FILE)
+}
+
+/// File name of the PoP key blob (not `.json`: [`list`] never reads it as a record).
+const POP_KEY_FILE: &str = "pop-key.blob";
+
+/// Write `bytes` to `target` in the PRT dir: 0600 temp file, flushed, renamed, dir synced.
+pub fn write_private(
+    store: &MachineStore,
+    target: &std::path::Path,
+    bytes: &[u8],
+    what: &str,
+) -> Result<(), PrtError> {
     let dir = dir(store);
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(&dir)
         .map_err(store_error("cannot create the PRT dir"))?;
-    let target = path_for(store, &record.upn);
     let temp = target.with_extension(format!("tmp-{}", std::process::id()));
-    let bytes = serde_json::to_vec(record).map_err(|e| PrtError::Store(e.to_string()))?;
     let write = || -> std::io::Result<()> {
         let _ = fs::remove_file(&temp);
         let mut file = OpenOptions::new()
@@ -104,14 +122,14 @@ pub fn save(store: &MachineStore, record: &PrtRecord) -> Result<(), PrtError> {
             .create_new(true)
             .mode(0o600)
             .open(&temp)?;
-        file.write_all(&bytes)?;
+        file.write_all(bytes)?;
         file.sync_all()?;
-        fs::rename(&temp, &target)?;
+        fs::rename(&temp, target)?;
         fs::File::open(&dir)?.sync_all()
     };
     write().map_err(|e| {
         let _ = fs::remove_file(&temp);
-        PrtError::Store(format!("cannot write the PRT: {e}"))
+        PrtError::Store(format!("cannot write {what}: {e}"))
     })
 }
 

@@ -108,8 +108,8 @@ pub fn attestation_key_template() -> Result<Public, TpmError> {
 
 pub fn template_for(purpose: KeyPurpose) -> Result<Public, TpmError> {
     match purpose {
-        // The MDM management certificate's key signs its request, like the device key.
-        KeyPurpose::Device | KeyPurpose::MdmEnrollment => device_key_template(),
+        // The MDM management certificate's key and the broker's PoP key sign, like the device key.
+        KeyPurpose::Device | KeyPurpose::MdmEnrollment | KeyPurpose::Pop => device_key_template(),
         KeyPurpose::Transport => transport_key_template(),
     }
 }
