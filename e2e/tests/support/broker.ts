@@ -4,7 +4,7 @@
  * D-Bus client we did not write) calling com.microsoft.identity.Broker1 like MSAL and
  * linux-entra-sso do.
  */
-import { spawn, execFileSync, ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, ChildProcess } from 'node:child_process';
 import { existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,6 +18,9 @@ export interface Broker {
   busAddress: string;
   /** Call a broker method with a JSON request; the parsed JSON answer. */
   call(method: string, request: unknown): Record<string, any>;
+  /** The same without blocking the test (for methods that wait for the user, like
+   * acquireTokenInteractively): the page can be driven while the call is pending. */
+  callAsync(method: string, request: unknown): Promise<Record<string, any>>;
   stop(): Promise<void>;
 }
 
@@ -42,14 +45,22 @@ async function startBus(dir: string): Promise<{ proc: ChildProcess; address: str
   return { proc, address };
 }
 
-/** Start a bus and the broker of the joined device in `stateDir`; resolves once it owns its name. */
-export async function startBroker(dir: string, stateDir: string): Promise<Broker> {
+function dbusSendArgs(address: string, method: string, request: unknown): string[] {
+  return [
+    `--bus=${address}`, '--print-reply=literal', '--reply-timeout=120000', `--dest=${BROKER_NAME}`, BROKER_PATH,
+    `${BROKER_INTERFACE}.${method}`, 'string:0.0', 'string:e2e-correlation', `string:${JSON.stringify(request)}`,
+  ];
+}
+
+/** Start a bus and the broker of the joined device in `stateDir`; resolves once it owns its
+ * name. `browser` is the command that opens its interactive sign-in window. */
+export async function startBroker(dir: string, stateDir: string, { browser }: { browser?: string } = {}): Promise<Broker> {
   const bus = await startBus(dir);
   const ready = join(dir, 'broker.ready');
   const log = join(dir, 'broker.log');
-  const broker = spawn(join(BIN, 'host-bridge'), [
-    'broker', '--state-dir', stateDir, '--bus-address', bus.address, '--ready-file', ready,
-  ], { stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')] });
+  const args = ['broker', '--state-dir', stateDir, '--bus-address', bus.address, '--ready-file', ready];
+  if (browser) args.push('--browser', browser);
+  const broker = spawn(join(BIN, 'host-bridge'), args, { stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')] });
   const deadline = Date.now() + 30_000;
   while (!(existsSync(ready) && statSync(ready).size > 0)) {
     if (broker.exitCode !== null || Date.now() > deadline) {
@@ -60,11 +71,14 @@ export async function startBroker(dir: string, stateDir: string): Promise<Broker
   return {
     busAddress: bus.address,
     call(method: string, request: unknown) {
-      const reply = execFileSync('dbus-send', [
-        `--bus=${bus.address}`, '--print-reply=literal', `--dest=${BROKER_NAME}`, BROKER_PATH,
-        `${BROKER_INTERFACE}.${method}`, 'string:0.0', 'string:e2e-correlation', `string:${JSON.stringify(request)}`,
-      ], { encoding: 'utf8' });
+      const reply = execFileSync('dbus-send', dbusSendArgs(bus.address, method, request), { encoding: 'utf8' });
       return JSON.parse(reply.trim());
+    },
+    callAsync(method: string, request: unknown) {
+      return new Promise((resolve, reject) => {
+        execFile('dbus-send', dbusSendArgs(bus.address, method, request), { encoding: 'utf8' }, (error, stdout) =>
+          error ? reject(error) : resolve(JSON.parse(stdout.trim())));
+      });
     },
     async stop() {
       await stop(broker);
