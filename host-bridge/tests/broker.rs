@@ -236,6 +236,29 @@ async fn the_sso_cookie_carries_the_prt_and_a_removed_account_is_gone() {
     assert!(payload["request_nonce"]
         .as_str()
         .is_some_and(|n| !n.is_empty()));
+    // The authority takes it: a browser sending it is signed in without a page, as the device.
+    let app = format!("{}/WebApp/CloudDomainJoin/4", emulator.base);
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = browser
+        .get(format!("{}/common/oauth2/authorize", emulator.base))
+        .query(&[
+            ("client_id", EDGE),
+            ("response_type", "code"),
+            ("redirect_uri", app.as_str()),
+            ("resource", "https://graph.microsoft.com"),
+        ])
+        .header(cookie.cookie_name.as_str(), cookie.cookie_content.as_str())
+        .send()
+        .await
+        .unwrap();
+    let location = signed_in.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with(&app) && location.contains("code="),
+        "{location}"
+    );
 
     let answer = call(
         &served.client,

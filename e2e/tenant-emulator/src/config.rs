@@ -148,6 +148,7 @@ fn default_clients() -> Vec<ClientSpec> {
     .map(|id| ClientSpec {
         id: id.to_string(),
         redirect_uris: Vec::new(),
+        require_device: None,
     })
     .collect()
 }

@@ -64,7 +64,9 @@ CREATE TABLE IF NOT EXISTS auth_codes (
     nonce TEXT,
     resource TEXT,
     expires_at INTEGER NOT NULL,
-    used INTEGER NOT NULL DEFAULT 0
+    used INTEGER NOT NULL DEFAULT 0,
+    device_id TEXT,
+    amr TEXT
 );
 CREATE TABLE IF NOT EXISTS refresh_tokens (
     token TEXT PRIMARY KEY,
@@ -141,6 +143,9 @@ pub struct AuthCode {
     pub resource: Option<String>,
     pub expires_at: i64,
     pub used: bool,
+    /// The device a PRT cookie sign-in proved, and that PRT's authentication methods.
+    pub device_id: Option<String>,
+    pub amr: Option<Vec<String>>,
 }
 
 /// A device object as DRS keeps it.
@@ -186,6 +191,7 @@ pub fn open(path: &Path) -> Result<Connection, InternalError> {
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;")?;
     conn.execute_batch(SCHEMA)?;
     add_attestation_column(&conn)?;
+    add_code_device_columns(&conn)?;
     Ok(conn)
 }
 
@@ -208,6 +214,19 @@ fn add_attestation_column(conn: &Connection) -> Result<(), InternalError> {
         .exists([])?;
     if !has {
         conn.execute_batch("ALTER TABLE devices ADD COLUMN attestation TEXT NOT NULL DEFAULT ''")?;
+    }
+    Ok(())
+}
+
+/// Databases made before codes could carry a device get the two columns.
+fn add_code_device_columns(conn: &Connection) -> Result<(), InternalError> {
+    for column in ["device_id", "amr"] {
+        let has: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('auth_codes') WHERE name = ?1")?
+            .exists([column])?;
+        if !has {
+            conn.execute_batch(&format!("ALTER TABLE auth_codes ADD COLUMN {column} TEXT"))?;
+        }
     }
     Ok(())
 }
@@ -533,8 +552,8 @@ pub fn insert_auth_code(
     data: &AuthCode,
 ) -> Result<(), InternalError> {
     conn.execute(
-        "INSERT INTO auth_codes (code, client_id, redirect_uri, user_object_id, nonce, resource, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO auth_codes (code, client_id, redirect_uri, user_object_id, nonce, resource, expires_at, device_id, amr)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             code,
             data.client_id,
@@ -542,7 +561,9 @@ pub fn insert_auth_code(
             data.user_object_id,
             data.nonce,
             data.resource,
-            data.expires_at
+            data.expires_at,
+            data.device_id,
+            data.amr.as_ref().map(|amr| amr.join(" "))
         ],
     )?;
     Ok(())
@@ -552,7 +573,7 @@ pub fn insert_auth_code(
 pub fn take_auth_code(conn: &Connection, code: &str) -> Result<Option<AuthCode>, InternalError> {
     let found = conn
         .query_row(
-            "SELECT client_id, redirect_uri, user_object_id, nonce, resource, expires_at, used
+            "SELECT client_id, redirect_uri, user_object_id, nonce, resource, expires_at, used, device_id, amr
              FROM auth_codes WHERE code = ?1",
             params![code],
             |row| {
@@ -564,6 +585,10 @@ pub fn take_auth_code(conn: &Connection, code: &str) -> Result<Option<AuthCode>,
                     resource: row.get(4)?,
                     expires_at: row.get(5)?,
                     used: row.get(6)?,
+                    device_id: row.get(7)?,
+                    amr: row
+                        .get::<_, Option<String>>(8)?
+                        .map(|amr| amr.split_whitespace().map(str::to_string).collect()),
                 })
             },
         )

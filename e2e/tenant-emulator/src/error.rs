@@ -50,6 +50,9 @@ pub enum AuthorityError {
     /// The user has a second factor that this grant cannot prove (ESTS's ROPC answer).
     #[error("Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{0}'.")]
     MfaRequired(String),
+    /// Conditional access: the application requires a device this sign-in did not prove.
+    #[error("Device is not in required device state: {}. {}", .0.state_name(), .0.explanation())]
+    DeviceRequired(crate::conditional_access::DeviceRequirement),
     /// A federation or second-factor refusal, already in its AADSTS shape.
     #[error("{}", .0.error_description)]
     Federation(Box<OAuthError>),
@@ -120,6 +123,11 @@ impl AuthorityError {
                 aadsts::MFA_REQUIRED,
                 StatusCode::BAD_REQUEST,
             ),
+            DeviceRequired(_) => (
+                "invalid_grant",
+                aadsts::DEVICE_STATE_REQUIRED,
+                StatusCode::BAD_REQUEST,
+            ),
             Federation(_) | Grant(_) => ("invalid_grant", 0, StatusCode::BAD_REQUEST),
             Internal(_) => ("server_error", 0, StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -147,10 +155,17 @@ impl AuthorityError {
     pub fn into_html(self) -> Response {
         log_if_internal(&self);
         let body = self.body();
+        // Entra's conditional-access page has its own heading and names the code for support.
+        let heading = match &self {
+            AuthorityError::DeviceRequired(_) => "You can't get there from here",
+            _ => "Sorry, but we're having trouble signing you in.",
+        };
+        let code = body.error_codes.first().copied().unwrap_or(0);
         let page = format!(
             "<!DOCTYPE html><html><head><title>Sign in error</title></head><body>\
-             <h1>Sorry, but we're having trouble signing you in.</h1>\
-             <p id=\"error\">{}</p><p id=\"error_description\">{}</p></body></html>",
+             <h1>{heading}</h1>\
+             <p id=\"error\">{}</p><p id=\"error_description\">{}</p>\
+             <p id=\"error_code\">Error code: {code}</p></body></html>",
             html_escape(&body.error),
             html_escape(&body.error_description)
         );

@@ -7,6 +7,7 @@
 pub mod attestation;
 pub mod c14n;
 pub mod ca;
+pub mod conditional_access;
 pub mod config;
 pub mod csr;
 pub mod db;

@@ -121,13 +121,16 @@ pub struct UserSpec {
     pub totp_secret: Option<String>,
 }
 
-/// An application registration: its client id and exact extra redirect URIs.
+/// An application registration: its client id, exact extra redirect URIs, and the device its
+/// conditional access requires (`require_device = "joined"` or `"compliant"`; none if absent).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
     pub id: String,
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub require_device: Option<crate::conditional_access::DeviceRequirement>,
 }
 
 impl TenantFile {

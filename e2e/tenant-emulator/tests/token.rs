@@ -127,6 +127,8 @@ async fn a_code_can_only_be_redeemed_for_its_resource() {
                 resource: Some(resource.into()),
                 expires_at: tenant_emulator::tokens::now() + 600,
                 used: false,
+                device_id: None,
+                amr: None,
             },
         )
         .unwrap();

@@ -212,6 +212,8 @@ pub mod aadsts {
     pub const ACCOUNT_LOCKED: u32 = 50053;
     /// Multi-factor authentication is required (the code prompt follows).
     pub const MFA_REQUIRED: u32 = 50076;
+    /// Conditional access: the device is not in the state the application requires.
+    pub const DEVICE_STATE_REQUIRED: u32 = 53000;
 }
 
 /// Parameters of the join web app's sign-in request (seed 001, phase B).

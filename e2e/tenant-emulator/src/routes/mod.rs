@@ -7,6 +7,7 @@ pub mod drs;
 pub mod drs_request;
 pub mod mdm;
 pub mod oidc;
+pub mod prt_cookie;
 pub mod realm;
 pub mod sample_api;
 pub mod shared;

@@ -13,7 +13,7 @@ use crate::tokens::{self, TokenSubject};
 use crate::AppState;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -173,11 +173,12 @@ async fn authorize(
     State(state): State<AppState>,
     Path(segment): Path<String>,
     headers: HeaderMap,
+    uri: Uri,
     query: Result<Query<AuthorizeRequest>, QueryRejection>,
 ) -> Response {
     let started = query
         .map_err(|e| AuthorityError::InvalidRequest(e.body_text()))
-        .and_then(|Query(request)| start_login(&state, &segment, request, false, &headers));
+        .and_then(|Query(request)| start_login(&state, &segment, request, false, (&headers, &uri)));
     started.unwrap_or_else(AuthorityError::into_html)
 }
 
@@ -188,10 +189,14 @@ pub(crate) fn start_login(
     segment: &str,
     request: AuthorizeRequest,
     v2: bool,
-    headers: &HeaderMap,
+    incoming: (&HeaderMap, &Uri),
 ) -> Result<Response, AuthorityError> {
+    let (headers, uri) = incoming;
     let scope = TenantScope::resolve(state, segment)?;
     validate_authorize(state, &request)?;
+    if let Some(answer) = prt_cookie_sign_in(state, &scope, &request, headers, uri)? {
+        return Ok(answer);
+    }
     if super::silent::is_silent(&request) {
         return super::silent::answer(state, scope.tenant_id(), &request, headers);
     }
@@ -218,6 +223,52 @@ pub(crate) fn start_login(
         stored.request.login_hint.as_deref(),
         None,
     ))
+}
+
+/// Answer `request` from a PRT SSO cookie the browser sent, when it proves the user and device
+/// ([`super::prt_cookie`]): a code (even for `prompt=none`); a stale nonce gets this same
+/// request back with a fresh `sso_nonce` to sign a new cookie with; anything else is logged
+/// and the request goes on as if there were no cookie.
+fn prt_cookie_sign_in(
+    state: &AppState,
+    scope: &TenantScope,
+    request: &AuthorizeRequest,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<Option<Response>, AuthorityError> {
+    use super::prt_cookie::{self, CookieVerdict};
+    let Some(cookie) = prt_cookie::from_headers(headers) else {
+        return Ok(None);
+    };
+    match prt_cookie::verify(state, scope, &cookie) {
+        CookieVerdict::SignedIn(sign_in) if request.response_type == "code" => {
+            crate::conditional_access::check(state, &request.client_id, Some(&sign_in.device_id))?;
+            let code = issue_device_code(state, request, &sign_in)?;
+            tracing::info!(client_id = %request.client_id, device_id = %sign_in.device_id, "authorize: signed in with the PRT cookie");
+            let state_param = request.state.clone().unwrap_or_default();
+            Ok(Some(redirect_with_query(
+                &request.redirect_uri,
+                &[("code", &code), ("state", &state_param)],
+            )))
+        }
+        CookieVerdict::SignedIn(_) => {
+            tracing::info!(response_type = %request.response_type, "authorize: PRT cookie valid, but only codes are answered from it");
+            Ok(None)
+        }
+        CookieVerdict::StaleNonce => {
+            let nonce = super::token::srv_challenge::issue(state)?.nonce;
+            let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let again = format!("{}{path}", state.config().public_url.trim_end_matches('/'));
+            tracing::info!(
+                "authorize: PRT cookie with a stale nonce: retry with a fresh sso_nonce"
+            );
+            Ok(Some(redirect_with_query(&again, &[("sso_nonce", &nonce)])))
+        }
+        CookieVerdict::Invalid(reason) => {
+            tracing::warn!(%reason, "authorize: PRT cookie ignored");
+            Ok(None)
+        }
+    }
 }
 
 /// The server-rendered sign-in form for clients that are not the join web app.
@@ -416,6 +467,8 @@ pub(crate) fn finish_sign_in(
     amr: Vec<String>,
 ) -> Result<Response, AuthorityError> {
     let request = &stored.request;
+    // A password (or federated) sign-in proves no device.
+    crate::conditional_access::check(state, &request.client_id, None)?;
     if !db::consume_login_context(&state.db(), ctx)? {
         return Err(AuthorityError::ContextExpired);
     }
@@ -484,6 +537,24 @@ pub(crate) fn issue_code(
     request: &AuthorizeRequest,
     user: &User,
 ) -> Result<String, AuthorityError> {
+    store_code(state, request, user, None)
+}
+
+/// A code for a sign-in a PRT cookie proved: its tokens carry the device and the PRT's amr.
+pub(crate) fn issue_device_code(
+    state: &AppState,
+    request: &AuthorizeRequest,
+    sign_in: &super::prt_cookie::DeviceSignIn,
+) -> Result<String, AuthorityError> {
+    store_code(state, request, &sign_in.user, Some(sign_in))
+}
+
+fn store_code(
+    state: &AppState,
+    request: &AuthorizeRequest,
+    user: &User,
+    device: Option<&super::prt_cookie::DeviceSignIn>,
+) -> Result<String, AuthorityError> {
     let code = random_token(48);
     let data = AuthCode {
         client_id: request.client_id.clone(),
@@ -493,6 +564,8 @@ pub(crate) fn issue_code(
         resource: request.resource.clone(),
         expires_at: tokens::now() + AUTH_CODE_SECS,
         used: false,
+        device_id: device.map(|d| d.device_id.clone()),
+        amr: device.map(|d| d.amr.clone()),
     };
     db::insert_auth_code(&state.db(), &code, &data)?;
     Ok(code)

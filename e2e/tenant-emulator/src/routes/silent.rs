@@ -51,6 +51,22 @@ pub fn answer(
             ],
         ));
     };
+    if let Err(refused) = crate::conditional_access::check(state, &request.client_id, None) {
+        // The session proves the user, not the device: the app must send the user through
+        // a sign-in that does (the browser's PRT cookie).
+        let description = format!(
+            "AADSTS{}: {refused}",
+            cxh_wire::oidc::aadsts::DEVICE_STATE_REQUIRED
+        );
+        return Ok(redirect_with_query(
+            &request.redirect_uri,
+            &[
+                ("error", "interaction_required"),
+                ("error_description", &description),
+                ("state", &state_param),
+            ],
+        ));
+    }
     if request.response_type != "code" {
         return Err(AuthorityError::UnsupportedResponseType(format!(
             "{} (prompt=none answers codes only)",

@@ -121,12 +121,13 @@ async fn authorize(
     State(state): State<AppState>,
     Path(segment): Path<String>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     query: Result<Query<AuthorizeRequest>, QueryRejection>,
 ) -> Response {
     let started = query
         .map_err(|e| AuthorityError::InvalidRequest(e.body_text()))
         .and_then(|Query(request)| v1_request(request))
-        .and_then(|request| oidc::start_login(&state, &segment, request, true, &headers));
+        .and_then(|request| oidc::start_login(&state, &segment, request, true, (&headers, &uri)));
     started.unwrap_or_else(AuthorityError::into_html)
 }
 

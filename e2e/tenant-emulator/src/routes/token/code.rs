@@ -51,6 +51,7 @@ pub(crate) fn grant(
         resource,
         v2_scope: v2_scope(form, endpoint),
         nonce: stored.nonce,
-        amr: vec!["pwd".to_string()],
+        amr: stored.amr.unwrap_or_else(|| vec!["pwd".to_string()]),
+        device_id: stored.device_id,
     })
 }

@@ -97,6 +97,7 @@ fn token(
         GRANT_SAML11_BEARER => saml::grant(state, &scope, &form, endpoint)?,
         other => return Err(AuthorityError::UnsupportedGrant(other.to_string())),
     };
+    crate::conditional_access::check(state, client_id, grant.device_id.as_deref())?;
     Ok(Json(issue_tokens(state, &grant, client_id)?).into_response())
 }
 
@@ -109,6 +110,8 @@ pub(crate) struct Grant {
     pub(crate) v2_scope: Option<String>,
     pub(crate) nonce: Option<String>,
     pub(crate) amr: Vec<String>,
+    /// The device the sign-in proved (a code from a PRT cookie sign-in); tokens carry it.
+    pub(crate) device_id: Option<String>,
 }
 
 /// The resource a `scope` names: `<resource>/.default`, `<resource>/<permission>` (a URL
@@ -173,6 +176,7 @@ pub(crate) fn issue_tokens(
     };
     let mut access = tokens::access_token_claims(&subject, &grant.resource);
     access.amr = grant.amr.clone();
+    access.deviceid = grant.device_id.clone();
     if let Some(scope) = &grant.v2_scope {
         access.scp = v2_permissions(scope);
     }

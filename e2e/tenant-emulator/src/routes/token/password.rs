@@ -43,6 +43,7 @@ pub(crate) fn grant(
         v2_scope: v2_scope(form, endpoint),
         nonce: None,
         amr,
+        device_id: None,
     })
 }
 

@@ -65,27 +65,18 @@ fn pop_binding(claims: &PrtRequestClaims) -> Result<Option<Cnf>, AuthorityError>
     }))
 }
 
-fn signature_error(reason: impl std::fmt::Display) -> AuthorityError {
-    GrantError::SessionSignature(reason.to_string()).into()
-}
-
-/// Answer a session-key signed request with an encrypted token response.
-pub(crate) fn answer(
+/// The record of the PRT a session-key signed JWS carries, once the JWS is proven signed with
+/// that PRT's session key: the PRT is one the emulator issued to a tenant `scope` admits
+/// (AADSTS70000), the KDF is one the tenant allows, and the signature verifies with the key
+/// derived from the header's `ctx` (AADSTS50155). Requests and PRT SSO cookies alike.
+pub(crate) fn verified_record(
     state: &AppState,
     scope: &TenantScope,
     jws: &ParsedJws,
-) -> Result<Response, AuthorityError> {
+    prt: &str,
+) -> Result<store::PrtRecord, AuthorityError> {
     let header: SessionSignedHeader = serde_json::from_slice(&jws.header)
         .map_err(|_| signature_error("the header has no ctx"))?;
-    let claims: PrtRequestClaims = serde_json::from_slice(&jws.payload)
-        .map_err(|e| AuthorityError::InvalidRequest(format!("request: payload: {e}")))?;
-    let prt = claims
-        .refresh_token
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| {
-            AuthorityError::InvalidRequest("the request must contain 'refresh_token'".into())
-        })?;
     let record = store::prt_by_token(&state.db(), prt)?.ok_or(GrantError::UnknownPrt)?;
     if !scope.admits_tenant(&record.tenant_id) {
         return Err(GrantError::UnknownPrt.into());
@@ -102,6 +93,29 @@ pub(crate) fn answer(
         &kdf_context(version, &ctx, &jws.payload),
     );
     jws.verify_hs256(key.as_ref()).map_err(signature_error)?;
+    Ok(record)
+}
+
+fn signature_error(reason: impl std::fmt::Display) -> AuthorityError {
+    GrantError::SessionSignature(reason.to_string()).into()
+}
+
+/// Answer a session-key signed request with an encrypted token response.
+pub(crate) fn answer(
+    state: &AppState,
+    scope: &TenantScope,
+    jws: &ParsedJws,
+) -> Result<Response, AuthorityError> {
+    let claims: PrtRequestClaims = serde_json::from_slice(&jws.payload)
+        .map_err(|e| AuthorityError::InvalidRequest(format!("request: payload: {e}")))?;
+    let prt = claims
+        .refresh_token
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| {
+            AuthorityError::InvalidRequest("the request must contain 'refresh_token'".into())
+        })?;
+    let record = verified_record(state, scope, jws, prt)?;
     let device = db::device(&state.db(), &record.device_id)?
         .filter(|d| d.enabled)
         .ok_or(GrantError::DeviceDisabled)?;
@@ -140,6 +154,7 @@ pub(crate) fn answer(
         if state.config().client(&client_id).is_none() {
             return Err(AuthorityError::UnknownClient(claims.client_id.clone()));
         }
+        crate::conditional_access::check(state, &client_id, Some(&device.device_id))?;
         let redirect = claims.redirect_uri.as_deref().unwrap_or_default();
         if !redirect.eq_ignore_ascii_case(&broker_redirect_uri(&client_id)) {
             return Err(AuthorityError::RedirectMismatch(redirect.to_string()));

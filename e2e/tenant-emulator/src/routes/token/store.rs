@@ -90,6 +90,14 @@ pub fn consume_nonce(conn: &Connection, nonce: &str, now: i64) -> Result<bool, I
     Ok(deleted == 1)
 }
 
+/// Whether `nonce` was issued and has not expired, spent or not: the PRT SSO cookie carries
+/// one for its whole life (a browser sends the same cookie with every request of a sign-in).
+pub fn nonce_is_live(conn: &Connection, nonce: &str, now: i64) -> Result<bool, InternalError> {
+    Ok(conn
+        .prepare("SELECT 1 FROM prt_nonces WHERE nonce = ?1 AND expires_at >= ?2")?
+        .exists(params![nonce, now])?)
+}
+
 /// The SHA-256 (hex) under which a PRT is stored.
 pub fn prt_hash(prt: &str) -> String {
     hex::encode(Sha256::digest(prt.as_bytes()))
