@@ -104,6 +104,17 @@ async fn a_stale_nonce_is_answered_with_a_fresh_sso_nonce_that_then_works() {
     assert_eq!(params["client_id"], EDGE);
     let fresh = cookie(&key, &prt.refresh_token, &params["sso_nonce"]);
     let path_and_query = format!("{}?{}", again.path(), again.query().unwrap());
+    // Stale again on the retry (the browser had no new cookie yet): a page that retries after
+    // a pause, with only the newest sso_nonce, instead of a tight redirect loop.
+    let reply = authorize_with(&emu.router, &path_and_query, &stale, true).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let page = reply.text();
+    assert!(page.contains("http-equiv=\"refresh\""), "{page}");
+    assert_eq!(
+        page.matches("sso_nonce=").count(),
+        2,
+        "one in the meta refresh, one in the link"
+    );
     let reply = authorize_with(&emu.router, &path_and_query, &fresh, true).await;
     let access = redeem(&emu.router, &reply).await;
     assert_eq!(access["deviceid"], joined.device_id.as_str());

@@ -336,10 +336,17 @@ impl Broker {
             account,
             params.and_then(|p| p.username.as_deref()),
         )?;
+        // Microsoft's broker signs over the nonce in `ssoUrl` (the authority's `sso_nonce`)
+        // when the caller passes the URL the authority redirected to.
+        let sso_url = request
+            .sso_url
+            .as_deref()
+            .or(params.and_then(|p| p.sso_url.as_deref()));
+        let sso_nonce = sso_url.and_then(sso_nonce_of);
         let _one_at_a_time = self.prt_lock.lock().await;
         let cookie = self
             .ctx
-            .sso_cookie(&record.upn)
+            .sso_cookie(&record.upn, sso_nonce.as_deref())
             .await
             .map_err(|e| self.failed(&record.upn, e))?;
         Ok(CookieResponse {
@@ -432,6 +439,15 @@ impl Broker {
             })
         }
     }
+}
+
+/// The `sso_nonce` query parameter of an authority URL, if any.
+fn sso_nonce_of(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    url.query_pairs()
+        .filter(|(name, _)| name == "sso_nonce")
+        .map(|(_, value)| value.into_owned())
+        .last()
 }
 
 /// Whether a sign-in can fix what the silent path answered: no PRT for the user on this

@@ -321,12 +321,16 @@ impl PrtContext {
         Ok((record, session, prt))
     }
 
-    /// A PRT SSO cookie for a browser, over a fresh nonce of the authority.
-    pub async fn sso_cookie(&self, upn: &str) -> Result<String, PrtError> {
+    /// A PRT SSO cookie for a browser, over `sso_nonce` (the one the authority put in its
+    /// redirect) or else a fresh nonce of the authority.
+    pub async fn sso_cookie(&self, upn: &str, sso_nonce: Option<&str>) -> Result<String, PrtError> {
         let (record, session, prt) = self.live_prt(upn).await?;
-        let nonce = client::nonce(&self.http, &self.endpoint())
-            .await
-            .map_err(|e| self.on_error(&record, e))?;
+        let nonce = match sso_nonce.filter(|n| !n.trim().is_empty()) {
+            Some(nonce) => nonce.trim().to_string(),
+            None => client::nonce(&self.http, &self.endpoint())
+                .await
+                .map_err(|e| self.on_error(&record, e))?,
+        };
         client::sso_cookie(session.as_ref(), &prt, &nonce)
     }
 

@@ -257,18 +257,64 @@ fn prt_cookie_sign_in(
         }
         CookieVerdict::StaleNonce => {
             let nonce = super::token::srv_challenge::issue(state)?.nonce;
-            let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-            let again = format!("{}{path}", state.config().public_url.trim_end_matches('/'));
             tracing::info!(
                 "authorize: PRT cookie with a stale nonce: retry with a fresh sso_nonce"
             );
-            Ok(Some(redirect_with_query(&again, &[("sso_nonce", &nonce)])))
+            let retry = with_param(&without_sso_nonce(state, uri), "sso_nonce", &nonce);
+            let already_retried = uri.query().is_some_and(|q| {
+                url::form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "sso_nonce")
+            });
+            if already_retried {
+                // The browser came back with the old cookie (its extension had not yet signed a
+                // new one): retry after a pause instead of redirecting in a tight loop.
+                return Ok(Some(retry_page(&retry)));
+            }
+            Ok(Some(found(&retry)))
         }
         CookieVerdict::Invalid(reason) => {
             tracing::warn!(%reason, "authorize: PRT cookie ignored");
             Ok(None)
         }
     }
+}
+
+/// `url` with one more query parameter.
+fn with_param(url: &str, name: &str, value: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.query_pairs_mut().append_pair(name, value);
+            parsed.to_string()
+        }
+        Err(_) => url.to_string(),
+    }
+}
+
+/// "Signing you in…", going to `retry` after a second.
+fn retry_page(retry: &str) -> Response {
+    let target = html_escape(retry);
+    Html(format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"1;url={target}\"><title>Signing you in</title></head>\
+         <body><p>Signing you in…</p><p><a id=\"retry\" href=\"{target}\">Continue</a></p></body></html>"
+    ))
+    .into_response()
+}
+
+/// This request's absolute URL without an `sso_nonce` an earlier retry added (each retry
+/// carries only the newest).
+fn without_sso_nonce(state: &AppState, uri: &Uri) -> String {
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let absolute = format!("{}{path}", state.config().public_url.trim_end_matches('/'));
+    let Ok(mut url) = url::Url::parse(&absolute) else {
+        return absolute;
+    };
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(name, _)| name != "sso_nonce")
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(kept);
+    url.to_string()
 }
 
 /// The server-rendered sign-in form for clients that are not the join web app.
