@@ -58,6 +58,38 @@ enum Command {
     Token(TokenArgs),
     /// The token broker (WAM): serve com.microsoft.identity.broker1 on the session bus.
     Broker(BrokerArgs),
+    /// The SSO extension's native messaging host (Chromium starts it; not for people).
+    SsoNativeHost(SsoNativeHostArgs),
+    /// Register the SSO extension's native messaging host with Chromium (once per user).
+    SsoInstall(SsoInstallArgs),
+}
+
+#[derive(clap::Args)]
+struct SsoNativeHostArgs {
+    #[arg(long)]
+    state_dir: PathBuf,
+    /// D-Bus address of the broker (unix:path=…) [default: the session bus]
+    #[arg(long)]
+    bus_address: Option<String>,
+    /// What Chromium passes: the caller's origin (and on some platforms more).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    chromium_args: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct SsoInstallArgs {
+    /// The joined device's state dir (the native host reads its authority there).
+    #[arg(long)]
+    state_dir: PathBuf,
+    /// Where to write the manifest [default: ~/.config/chromium/NativeMessagingHosts]
+    #[arg(long, conflicts_with = "system")]
+    manifest_dir: Option<PathBuf>,
+    /// For every user of this machine (/etc/chromium/native-messaging-hosts; needs root).
+    #[arg(long)]
+    system: bool,
+    /// D-Bus address of the broker, when it is not on the session bus.
+    #[arg(long)]
+    bus_address: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -439,6 +471,8 @@ async fn main() -> Result<()> {
             )
             .await
         }
+        Command::SsoNativeHost(args) => sso_native_host(args).await,
+        Command::SsoInstall(args) => sso_install(args),
         Command::Token(args) => {
             let audience = match (&args.scope, &args.resource) {
                 (Some(scope), _) => host_bridge::prt::client::Audience::Scope(scope.clone()),
@@ -753,4 +787,47 @@ fn sign_in_window(browser: Option<String>) -> host_bridge::broker::interactive::
         window.browser = browser;
     }
     window
+}
+
+/// Serve the SSO extension on stdin/stdout until Chromium closes the port.
+async fn sso_native_host(args: SsoNativeHostArgs) -> anyhow::Result<()> {
+    use host_bridge::broker::native_host::{check_origin, NativeHost};
+    check_origin(args.chromium_args.first().map(String::as_str))?;
+    let info = host_bridge::store::MachineStore::at(&args.state_dir)
+        .load_join_info()?
+        .context("the device is not joined (no join info in the state dir)")?;
+    let bus = match args.bus_address {
+        Some(address) => host_bridge::broker::dbus::Bus::Address(address),
+        None => host_bridge::broker::dbus::Bus::Session,
+    };
+    let host = NativeHost::connect(&bus, &info.authority).await?;
+    host.serve(&mut tokio::io::stdin(), &mut tokio::io::stdout())
+        .await?;
+    Ok(())
+}
+
+/// Write the native messaging host's launcher and manifest, and say what to do next.
+fn sso_install(args: SsoInstallArgs) -> anyhow::Result<()> {
+    use host_bridge::broker::sso_install::{install, user_manifest_dir, SYSTEM_MANIFEST_DIR};
+    let dir = match (args.manifest_dir, args.system) {
+        (Some(dir), _) => dir,
+        (None, true) => PathBuf::from(SYSTEM_MANIFEST_DIR),
+        (None, false) => {
+            user_manifest_dir().context("neither $XDG_CONFIG_HOME nor $HOME is set")?
+        }
+    };
+    let host_bridge = std::env::current_exe().context("cannot find this host-bridge binary")?;
+    let state_dir = std::fs::canonicalize(&args.state_dir)
+        .with_context(|| format!("the state dir {} does not exist", args.state_dir.display()))?;
+    let installed = install(&dir, &host_bridge, &state_dir, args.bus_address.as_deref())
+        .with_context(|| format!("cannot write to {}", dir.display()))?;
+    println!("Native messaging host registered:");
+    println!("  manifest  {}", installed.manifest.display());
+    println!("  launcher  {}", installed.launcher.display());
+    println!("Now load the extension in Chromium: chrome://extensions -> Developer mode -> Load unpacked ->");
+    println!(
+        "  the host-bridge/extension directory of this project (extension id {}).",
+        host_bridge::broker::native_host::EXTENSION_ID
+    );
+    Ok(())
 }

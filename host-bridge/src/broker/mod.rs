@@ -14,6 +14,8 @@
 //! - [`failure`]: errors as the broker's callers read them (MSAL runtime status);
 //! - [`dbus`]: the interface of Microsoft's identity broker for Linux on the session bus
 //!   (`com.microsoft.identity.broker1`), so MSAL, Edge and browser extensions work with ours;
+//! - [`native_host`]: `host-bridge sso-native-host`, the browser SSO extension's native messaging
+//!   host (forwards to the broker); [`sso_install`]: registering it with Chromium;
 //! - [`renewal`]: the background renewal at start and on a period;
 //! - [`daemon`]: the `host-bridge broker` command (serve until stopped).
 //!
@@ -27,9 +29,11 @@ pub mod daemon;
 pub mod dbus;
 pub mod failure;
 pub mod interactive;
+pub mod native_host;
 pub mod pop;
 pub mod renewal;
 pub mod service;
+pub mod sso_install;
 
 pub use failure::BrokerFailure;
 pub use service::Broker;
