@@ -66,7 +66,9 @@ CREATE TABLE IF NOT EXISTS auth_codes (
     expires_at INTEGER NOT NULL,
     used INTEGER NOT NULL DEFAULT 0,
     device_id TEXT,
-    amr TEXT
+    amr TEXT,
+    code_challenge TEXT,
+    code_challenge_method TEXT
 );
 CREATE TABLE IF NOT EXISTS refresh_tokens (
     token TEXT PRIMARY KEY,
@@ -146,6 +148,9 @@ pub struct AuthCode {
     /// The device a PRT cookie sign-in proved, and that PRT's authentication methods.
     pub device_id: Option<String>,
     pub amr: Option<Vec<String>>,
+    /// PKCE: the challenge and its method (`S256`/`plain`) the redemption must answer.
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
 }
 
 /// A device object as DRS keeps it.
@@ -218,9 +223,14 @@ fn add_attestation_column(conn: &Connection) -> Result<(), InternalError> {
     Ok(())
 }
 
-/// Databases made before codes could carry a device get the two columns.
+/// Databases made before codes could carry a device and a PKCE challenge get those columns.
 fn add_code_device_columns(conn: &Connection) -> Result<(), InternalError> {
-    for column in ["device_id", "amr"] {
+    for column in [
+        "device_id",
+        "amr",
+        "code_challenge",
+        "code_challenge_method",
+    ] {
         let has: bool = conn
             .prepare("SELECT 1 FROM pragma_table_info('auth_codes') WHERE name = ?1")?
             .exists([column])?;
@@ -552,8 +562,8 @@ pub fn insert_auth_code(
     data: &AuthCode,
 ) -> Result<(), InternalError> {
     conn.execute(
-        "INSERT INTO auth_codes (code, client_id, redirect_uri, user_object_id, nonce, resource, expires_at, device_id, amr)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO auth_codes (code, client_id, redirect_uri, user_object_id, nonce, resource, expires_at, device_id, amr, code_challenge, code_challenge_method)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             code,
             data.client_id,
@@ -563,7 +573,9 @@ pub fn insert_auth_code(
             data.resource,
             data.expires_at,
             data.device_id,
-            data.amr.as_ref().map(|amr| amr.join(" "))
+            data.amr.as_ref().map(|amr| amr.join(" ")),
+            data.code_challenge,
+            data.code_challenge_method
         ],
     )?;
     Ok(())
@@ -573,7 +585,7 @@ pub fn insert_auth_code(
 pub fn take_auth_code(conn: &Connection, code: &str) -> Result<Option<AuthCode>, InternalError> {
     let found = conn
         .query_row(
-            "SELECT client_id, redirect_uri, user_object_id, nonce, resource, expires_at, used, device_id, amr
+            "SELECT client_id, redirect_uri, user_object_id, nonce, resource, expires_at, used, device_id, amr, code_challenge, code_challenge_method
              FROM auth_codes WHERE code = ?1",
             params![code],
             |row| {
@@ -589,6 +601,8 @@ pub fn take_auth_code(conn: &Connection, code: &str) -> Result<Option<AuthCode>,
                     amr: row
                         .get::<_, Option<String>>(8)?
                         .map(|amr| amr.split_whitespace().map(str::to_string).collect()),
+                    code_challenge: row.get(9)?,
+                    code_challenge_method: row.get(10)?,
                 })
             },
         )

@@ -53,6 +53,8 @@ pub enum AuthorityError {
     /// Conditional access: the application requires a device this sign-in did not prove.
     #[error("Device is not in required device state: {}. {}", .0.state_name(), .0.explanation())]
     DeviceRequired(crate::conditional_access::DeviceRequirement),
+    #[error("The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.")]
+    PkceMismatch,
     /// A federation or second-factor refusal, already in its AADSTS shape.
     #[error("{}", .0.error_description)]
     Federation(Box<OAuthError>),
@@ -121,6 +123,11 @@ impl AuthorityError {
             MfaRequired(_) => (
                 "invalid_grant",
                 aadsts::MFA_REQUIRED,
+                StatusCode::BAD_REQUEST,
+            ),
+            PkceMismatch => (
+                "invalid_grant",
+                aadsts::PKCE_MISMATCH,
                 StatusCode::BAD_REQUEST,
             ),
             DeviceRequired(_) => (

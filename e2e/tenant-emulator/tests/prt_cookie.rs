@@ -167,3 +167,59 @@ async fn a_forged_cookie_a_disabled_device_and_a_revoked_prt_get_the_sign_in_pag
     let reply = authorize_with(&emu.router, &authorize_uri(""), &valid, true).await;
     assert!(is_sign_in_page(&reply), "a revoked PRT signs nobody in");
 }
+
+#[tokio::test]
+async fn a_pkce_code_is_redeemed_only_with_its_verifier() {
+    // RFC 7636 appendix B.
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let emu = emulator();
+    let joined = join(&emu).await;
+    let (prt, key) = prt_with_password(&emu, &joined).await;
+    let pkce = format!("&code_challenge={CHALLENGE}&code_challenge_method=S256");
+    let code = |reply: Reply| {
+        let location = url::Url::parse(&reply.location()).unwrap();
+        params_of(location.query().unwrap())["code"].clone()
+    };
+    let redeem_with = |code: String, verifier: Option<&'static str>| {
+        let router = emu.router.clone();
+        async move {
+            let mut fields = vec![
+                ("grant_type", "authorization_code".to_string()),
+                ("client_id", EDGE.to_string()),
+                ("code", code),
+                ("redirect_uri", join_web_app()),
+            ];
+            if let Some(v) = verifier {
+                fields.push(("code_verifier", v.to_string()));
+            }
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post_form(&router, "/common/oauth2/token", &fields).await
+        }
+    };
+    for wrong in [None, Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj")] {
+        let nonce = nonce(&emu.router).await;
+        let value = cookie(&key, &prt.refresh_token, &nonce);
+        let reply = authorize_with(&emu.router, &authorize_uri(&pkce), &value, true).await;
+        let refused = redeem_with(code(reply), wrong).await;
+        assert_eq!(aadsts(&refused), 50148, "{}", refused.text());
+    }
+    let nonce = nonce(&emu.router).await;
+    let value = cookie(&key, &prt.refresh_token, &nonce);
+    let reply = authorize_with(&emu.router, &authorize_uri(&pkce), &value, true).await;
+    let accepted = redeem_with(code(reply), Some(VERIFIER)).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.text());
+
+    let bad = authorize_with(
+        &emu.router,
+        &authorize_uri("&code_challenge=short&code_challenge_method=S256"),
+        &value,
+        true,
+    )
+    .await;
+    assert_eq!(
+        bad.status,
+        StatusCode::BAD_REQUEST,
+        "a malformed challenge is refused at authorize"
+    );
+}

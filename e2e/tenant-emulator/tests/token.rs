@@ -129,6 +129,8 @@ async fn a_code_can_only_be_redeemed_for_its_resource() {
                 used: false,
                 device_id: None,
                 amr: None,
+                code_challenge: None,
+                code_challenge_method: None,
             },
         )
         .unwrap();

@@ -214,6 +214,8 @@ pub mod aadsts {
     pub const MFA_REQUIRED: u32 = 50076;
     /// Conditional access: the device is not in the state the application requires.
     pub const DEVICE_STATE_REQUIRED: u32 = 53000;
+    /// PKCE: the code_verifier does not answer the code_challenge.
+    pub const PKCE_MISMATCH: u32 = 50148;
 }
 
 /// Parameters of the join web app's sign-in request (seed 001, phase B).
@@ -242,6 +244,12 @@ pub struct AuthorizeRequest {
     pub resource: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_hint: Option<String>,
+    /// PKCE (RFC 7636): the challenge the code's redemption must answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge: Option<String>,
+    /// `S256` or `plain` (the default when a challenge comes without a method).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge_method: Option<String>,
 }
 
 /// Query of `POST {authority}/common/login?cxhflow=…&cxhver=…&cxhplatform=…` (seed 001).

@@ -157,6 +157,9 @@ fn validate_authorize(state: &AppState, request: &AuthorizeRequest) -> Result<()
             request.redirect_uri.clone(),
         ));
     }
+    if let Some(challenge) = request.code_challenge.as_deref() {
+        crate::pkce::check_challenge(challenge, request.code_challenge_method.as_deref())?;
+    }
     match request.response_type.as_str() {
         "id_token" if request.nonce.as_deref().unwrap_or("").is_empty() => {
             Err(AuthorityError::InvalidRequest(
@@ -612,6 +615,13 @@ fn store_code(
         used: false,
         device_id: device.map(|d| d.device_id.clone()),
         amr: device.map(|d| d.amr.clone()),
+        code_challenge: request.code_challenge.clone(),
+        code_challenge_method: request.code_challenge.as_ref().map(|_| {
+            request
+                .code_challenge_method
+                .clone()
+                .unwrap_or_else(|| "plain".into())
+        }),
     };
     db::insert_auth_code(&state.db(), &code, &data)?;
     Ok(code)

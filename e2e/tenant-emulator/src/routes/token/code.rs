@@ -1,6 +1,7 @@
 //! `grant_type=authorization_code`: a code is single use, bound to its client and redirect
 //! URI, and to the resource it was issued for: a redemption may repeat that resource but not
-//! name another one.
+//! name another one. A code issued for a PKCE challenge needs the `code_verifier` that answers
+//! it ([`crate::pkce`]).
 
 use super::{requested_resource, v2_scope, Endpoint, Grant};
 use crate::db;
@@ -26,6 +27,13 @@ pub(crate) fn grant(
         && stored.redirect_uri == redirect_uri;
     if !valid {
         return Err(AuthorityError::InvalidCode);
+    }
+    if let Some(challenge) = stored.code_challenge.as_deref() {
+        let method = stored.code_challenge_method.as_deref().unwrap_or("plain");
+        let verifier = form.get("code_verifier").map(String::as_str).unwrap_or("");
+        if !crate::pkce::verifies(challenge, method, verifier) {
+            return Err(AuthorityError::PkceMismatch);
+        }
     }
     let user = db::user_by_object_id(&state.db(), &stored.user_object_id)?
         .filter(|u| scope.admits(u))
