@@ -8,11 +8,10 @@
  * answers with a token from the new PRT.
  */
 import { test, expect } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, startStack, Stack } from './support/stack';
-import { Broker, jwtClaims, silentRequest, startBroker } from './support/broker';
+import { startStack, Stack } from './support/stack';
+import { Broker, joinInOobeAndLogOn, jwtClaims, silentRequest, startBroker } from './support/broker';
 
 const ADELE = { upn: 'adele.vance@contoso.com', password: 'Correct-Horse-42' };
 const NEW_PASSWORD = 'Renewed-Pass-31';
@@ -26,18 +25,6 @@ test.afterEach(async () => {
   stack = undefined;
 });
 
-async function joinInOobe(page: import('@playwright/test').Page) {
-  await page.goto(stack!.launchUrl);
-  await page.getByTestId('btn-work').click();
-  await page.getByTestId('btn-join-entra').click();
-  await page.getByTestId('input-upn').fill(ADELE.upn);
-  await page.getByTestId('btn-next').click();
-  await page.getByTestId('input-password').fill(ADELE.password);
-  await page.getByTestId('btn-signin').click();
-  await expect(page.getByTestId('page-done')).toBeVisible({ timeout: 60_000 });
-  execFileSync(join(BIN, 'host-bridge'), ['logon', '--state-dir', stack!.stateDir]);
-}
-
 /** A "browser" command that writes the file it was asked to open to `opened`. */
 function recordingBrowser(dir: string): { command: string; opened: string } {
   const opened = join(dir, 'browser-opened');
@@ -49,7 +36,7 @@ function recordingBrowser(dir: string): { command: string; opened: string } {
 
 test('a PoP token works only in its signed request; a revoked PRT is replaced in the broker window', async ({ page, context }) => {
   stack = await startStack({ flow: 'oobe' });
-  await joinInOobe(page);
+  await joinInOobeAndLogOn(page, stack, ADELE);
   const browser = recordingBrowser(stack.dir);
   broker = await startBroker(stack.dir, stack.stateDir, { browser: browser.command });
   const account = broker.call('getAccounts', {}).accounts[0];

@@ -9,11 +9,10 @@
  * and the sign-in still completes without a prompt.
  */
 import { test, expect, Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, startStack, Stack } from './support/stack';
-import { Broker, jwtClaims, startBroker } from './support/broker';
+import { startStack, Stack } from './support/stack';
+import { Broker, joinInOobeAndLogOn, jwtClaims, startBroker } from './support/broker';
 import { launchWithExtension, SsoBrowser, EXTENSION_ID } from './support/sso';
 
 const ADELE = { upn: 'adele.vance@contoso.com', password: 'Correct-Horse-42' };
@@ -61,15 +60,7 @@ async function redeem(authority: string, landed: URL): Promise<Record<string, an
 
 test('the SSO extension signs a joined user in to a device-requiring app with no prompt; without it the app refuses', async ({ page }) => {
   stack = await startStack({ flow: 'oobe' });
-  await page.goto(stack.launchUrl);
-  await page.getByTestId('btn-work').click();
-  await page.getByTestId('btn-join-entra').click();
-  await page.getByTestId('input-upn').fill(ADELE.upn);
-  await page.getByTestId('btn-next').click();
-  await page.getByTestId('input-password').fill(ADELE.password);
-  await page.getByTestId('btn-signin').click();
-  await expect(page.getByTestId('page-done')).toBeVisible({ timeout: 60_000 });
-  execFileSync(join(BIN, 'host-bridge'), ['logon', '--state-dir', stack.stateDir]);
+  await joinInOobeAndLogOn(page, stack, ADELE);
   broker = await startBroker(stack.dir, stack.stateDir);
   const deviceId = (stack.bridgeStatus() as any).device.device_id;
 

@@ -14,10 +14,9 @@ use std::time::Duration;
 
 use cxh_wire::broker::status;
 use host_bridge::broker::interactive::SignInWindow;
-use host_bridge::broker::Broker;
-use host_bridge::prt::signin::PrtContext;
 use support::broker::{
-    call, claims, first_account, silent, silent_request, software_device, token_of, GRAPH,
+    call, claims, first_account, serve_with, silent, silent_request, software_device, token_of,
+    Device, Running, GRAPH,
 };
 use support::emulator::{Emulator, ADELE};
 
@@ -82,48 +81,51 @@ async fn revoke_by_password_reset(emulator: &Emulator) {
     assert!(reset.status().is_success());
 }
 
-struct Served {
-    _server: zbus::Connection,
-    client: zbus::Connection,
-    _bus: support::dbus::DbusDaemon,
+/// A joined, signed-in device whose PRT was revoked, its broker opening the window with the
+/// recording "browser". Destructure it binding `_temp` and `_emulator` (not `..` alone): they
+/// keep the state dir and the emulator alive for the test.
+struct Revoked {
+    _temp: tempfile::TempDir,
+    _emulator: Emulator,
+    device: Device,
+    served: Running,
+    account: serde_json::Value,
+    opened: PathBuf,
 }
 
-async fn serve_with_window(state: &Path, window: SignInWindow) -> Served {
-    let bus = support::dbus::DbusDaemon::start();
-    let broker = std::sync::Arc::new(
-        Broker::new(PrtContext::open(state, None, None).unwrap()).with_sign_in_window(window),
-    );
-    let server = host_bridge::broker::dbus::serve(
-        broker,
-        &host_bridge::broker::dbus::Bus::Address(bus.address.clone()),
-    )
-    .await
-    .unwrap();
-    let client = zbus::connection::Builder::address(bus.address.as_str())
-        .unwrap()
-        .build()
-        .await
-        .unwrap();
-    Served {
-        _server: server,
-        client,
-        _bus: bus,
+async fn revoked_device(browser: Option<&str>) -> Revoked {
+    let temp = tempfile::tempdir().unwrap();
+    let emulator = Emulator::start_with_test_hooks().await;
+    let device = software_device(&emulator, temp.path()).await;
+    let (recording, opened) = recording_browser(temp.path());
+    let window = SignInWindow {
+        browser: browser.map(str::to_string).unwrap_or(recording),
+        handoff_dir: temp.path().to_path_buf(),
+    };
+    let served = serve_with(&device, window).await;
+    let account = first_account(&served.client).await;
+    revoke_by_password_reset(&emulator).await;
+    Revoked {
+        _temp: temp,
+        _emulator: emulator,
+        device,
+        served,
+        account,
+        opened,
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_prt_is_replaced_by_signing_in_in_the_brokers_window() {
-    let temp = tempfile::tempdir().unwrap();
-    let emulator = Emulator::start_with_test_hooks().await;
-    let device = software_device(&emulator, temp.path()).await;
-    let (browser, opened) = recording_browser(temp.path());
-    let window = SignInWindow {
-        browser,
-        handoff_dir: temp.path().to_path_buf(),
-    };
-    let served = serve_with_window(&device.state, window).await;
-    let account = first_account(&served.client).await;
-    revoke_by_password_reset(&emulator).await;
+    let Revoked {
+        _temp,
+        _emulator,
+        device,
+        served,
+        account,
+        opened,
+        ..
+    } = revoked_device(None).await;
     let error = silent(&served.client, &account, &[GRAPH])
         .await
         .unwrap_err();
@@ -177,17 +179,14 @@ async fn a_revoked_prt_is_replaced_by_signing_in_in_the_brokers_window() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_flow_answers_user_canceled_and_closes_the_window() {
-    let temp = tempfile::tempdir().unwrap();
-    let emulator = Emulator::start_with_test_hooks().await;
-    let device = software_device(&emulator, temp.path()).await;
-    let (browser, opened) = recording_browser(temp.path());
-    let window = SignInWindow {
-        browser,
-        handoff_dir: temp.path().to_path_buf(),
-    };
-    let served = serve_with_window(&device.state, window).await;
-    let account = first_account(&served.client).await;
-    revoke_by_password_reset(&emulator).await;
+    let Revoked {
+        _temp,
+        _emulator,
+        served,
+        account,
+        opened,
+        ..
+    } = revoked_device(None).await;
 
     let client = served.client.clone();
     let request = silent_request(&account, &[GRAPH]);
@@ -215,16 +214,13 @@ async fn a_cancelled_flow_answers_user_canceled_and_closes_the_window() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_browser_the_interactive_request_says_why() {
-    let temp = tempfile::tempdir().unwrap();
-    let emulator = Emulator::start_with_test_hooks().await;
-    let device = software_device(&emulator, temp.path()).await;
-    let window = SignInWindow {
-        browser: temp.path().join("no-such-browser").display().to_string(),
-        handoff_dir: temp.path().to_path_buf(),
-    };
-    let served = serve_with_window(&device.state, window).await;
-    let account = first_account(&served.client).await;
-    revoke_by_password_reset(&emulator).await;
+    let Revoked {
+        _temp,
+        _emulator,
+        served,
+        account,
+        ..
+    } = revoked_device(Some("/nonexistent/no-such-browser")).await;
     let answer = call(
         &served.client,
         "acquireTokenInteractively",

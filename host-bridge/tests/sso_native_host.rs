@@ -9,7 +9,7 @@ mod support;
 use std::process::Stdio;
 
 use host_bridge::broker::native_host::{read_message, write_message, EXTENSION_ORIGIN};
-use support::broker::{serve, software_device, EDGE};
+use support::broker::{authorize_with_cookie, serve, software_device};
 use support::emulator::{Emulator, ADELE};
 use tokio::process::Command;
 
@@ -55,26 +55,8 @@ async fn the_extension_gets_a_cookie_that_signs_the_browser_in_and_others_get_no
     assert_eq!(cookie["authority"], emulator.base.as_str(), "{cookie}");
     assert_eq!(cookie["cookieName"], "x-ms-RefreshTokenCredential");
 
-    let app = format!("{}/WebApp/CloudDomainJoin/4", emulator.base);
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let signed_in = browser
-        .get(format!("{}/common/oauth2/authorize", emulator.base))
-        .query(&[
-            ("client_id", EDGE),
-            ("response_type", "code"),
-            ("redirect_uri", app.as_str()),
-        ])
-        .header(
-            "x-ms-RefreshTokenCredential",
-            cookie["cookieContent"].as_str().unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let location = signed_in.headers()["location"].to_str().unwrap();
+    let location =
+        authorize_with_cookie(&emulator, cookie["cookieContent"].as_str().unwrap()).await;
     assert!(location.contains("code="), "{location}");
 
     write_message(&mut stdin, &serde_json::json!({"command": "rm -rf"}))

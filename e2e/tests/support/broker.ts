@@ -8,7 +8,8 @@ import { spawn, execFile, execFileSync, ChildProcess } from 'node:child_process'
 import { existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { BIN } from './stack';
+import { expect, Page } from '@playwright/test';
+import { BIN, Stack } from './stack';
 
 export const BROKER_NAME = 'com.microsoft.identity.broker1';
 export const BROKER_PATH = '/com/microsoft/identity/broker1';
@@ -107,4 +108,18 @@ export function silentRequest(account: Record<string, any>, scopes = ['https://g
       uxContextHandle: -1,
     },
   };
+}
+
+/** A managed user joins in OOBE (work account, Entra join, password), then signs in to the
+ * device with the automatic sign-in the join prepared: the user then has a PRT. */
+export async function joinInOobeAndLogOn(page: Page, stack: Stack, user: { upn: string; password: string }) {
+  await page.goto(stack.launchUrl);
+  await page.getByTestId('btn-work').click();
+  await page.getByTestId('btn-join-entra').click();
+  await page.getByTestId('input-upn').fill(user.upn);
+  await page.getByTestId('btn-next').click();
+  await page.getByTestId('input-password').fill(user.password);
+  await page.getByTestId('btn-signin').click();
+  await expect(page.getByTestId('page-done')).toBeVisible({ timeout: 60_000 });
+  execFileSync(join(BIN, 'host-bridge'), ['logon', '--state-dir', stack.stateDir]);
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use base64::Engine;
 use cxh_wire::broker::{TokenOutcome, TokenResponse, BUS_NAME, INTERFACE, OBJECT_PATH};
 use host_bridge::broker::dbus::{self, Bus};
+use host_bridge::broker::interactive::SignInWindow;
 use host_bridge::broker::Broker;
 use host_bridge::config::BridgeConfig;
 use host_bridge::keys::KeyProvider;
@@ -54,10 +55,16 @@ pub struct Running {
 }
 
 pub async fn serve(device: &Device) -> Running {
+    serve_with(device, SignInWindow::default()).await
+}
+
+/// [`serve`], opening interactive sign-ins with `window`.
+pub async fn serve_with(device: &Device, window: SignInWindow) -> Running {
     let bus = DbusDaemon::start();
-    let broker = Arc::new(Broker::new(
-        PrtContext::open(&device.state, None, None).unwrap(),
-    ));
+    let broker = Arc::new(
+        Broker::new(PrtContext::open(&device.state, None, None).unwrap())
+            .with_sign_in_window(window),
+    );
     let server = dbus::serve(broker.clone(), &Bus::Address(bus.address.clone()))
         .await
         .unwrap();
@@ -168,4 +175,29 @@ pub async fn first_account(client: &zbus::Connection) -> serde_json::Value {
     let answer = call(client, "getAccounts", serde_json::json!({"clientId": EDGE})).await;
     let accounts: serde_json::Value = serde_json::from_str(&answer).unwrap();
     accounts["accounts"][0].clone()
+}
+
+/// GET `authorize` for Edge with `cookie` as the `x-ms-RefreshTokenCredential` header, not
+/// following the answer: its `Location` (a code for the join web app URL when signed in).
+pub async fn authorize_with_cookie(emulator: &Emulator, cookie: &str) -> String {
+    let app = format!("{}/WebApp/CloudDomainJoin/4", emulator.base);
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = browser
+        .get(format!("{}/common/oauth2/authorize", emulator.base))
+        .query(&[
+            ("client_id", EDGE),
+            ("response_type", "code"),
+            ("redirect_uri", app.as_str()),
+            ("resource", "https://graph.microsoft.com"),
+        ])
+        .header("x-ms-RefreshTokenCredential", cookie)
+        .send()
+        .await
+        .unwrap();
+    let location = answer.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with(&app), "{location}");
+    location
 }
