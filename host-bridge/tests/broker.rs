@@ -15,8 +15,8 @@ use host_bridge::status::collect_at;
 use host_bridge::store::MachineStore;
 use host_bridge::tpm::{provider_for_policy, KeyProtection};
 use support::broker::{
-    call, claims, dbus_send, first_account, join_and_sign_in, serve, silent, silent_request,
-    software_device, token_of, EDGE, GRAPH,
+    authorize_with_cookie, call, claims, dbus_send, first_account, join_and_sign_in, serve, silent,
+    silent_request, software_device, token_of, EDGE, GRAPH,
 };
 use support::emulator::{Emulator, ADELE, CONTOSO};
 use support::swtpm::Swtpm;
@@ -237,28 +237,8 @@ async fn the_sso_cookie_carries_the_prt_and_a_removed_account_is_gone() {
         .as_str()
         .is_some_and(|n| !n.is_empty()));
     // The authority takes it: a browser sending it is signed in without a page, as the device.
-    let app = format!("{}/WebApp/CloudDomainJoin/4", emulator.base);
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let signed_in = browser
-        .get(format!("{}/common/oauth2/authorize", emulator.base))
-        .query(&[
-            ("client_id", EDGE),
-            ("response_type", "code"),
-            ("redirect_uri", app.as_str()),
-            ("resource", "https://graph.microsoft.com"),
-        ])
-        .header(cookie.cookie_name.as_str(), cookie.cookie_content.as_str())
-        .send()
-        .await
-        .unwrap();
-    let location = signed_in.headers()["location"].to_str().unwrap();
-    assert!(
-        location.starts_with(&app) && location.contains("code="),
-        "{location}"
-    );
+    let location = authorize_with_cookie(&emulator, &cookie.cookie_content).await;
+    assert!(location.contains("code="), "{location}");
 
     let answer = call(
         &served.client,

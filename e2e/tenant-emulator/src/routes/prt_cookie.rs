@@ -19,7 +19,7 @@ use crate::routes::token::prt_signed::verified_record;
 use crate::routes::token::store;
 use crate::tokens;
 use crate::AppState;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use cxh_wire::prt::{PrtCookieClaims, NONCE_LIFETIME_SECS, PRT_COOKIE_NAME};
 use cxh_wire::prt_crypto::ParsedJws;
 
@@ -44,18 +44,10 @@ pub fn from_headers(headers: &HeaderMap) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty());
-    let from_cookie = || {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| name.eq_ignore_ascii_case(PRT_COOKIE_NAME))
-            .map(|(_, value)| value.trim())
-            .filter(|v| !v.is_empty())
-    };
-    from_header.or_else(from_cookie).map(str::to_string)
+    from_header
+        .map(str::to_string)
+        .or_else(|| crate::routes::shared::cookie_value(headers, PRT_COOKIE_NAME))
+        .filter(|v| !v.is_empty())
 }
 
 /// Judge `cookie` for a sign-in at a tenant `scope` admits.
@@ -111,7 +103,7 @@ fn nonce_is_fresh(state: &AppState, claims: &PrtCookieClaims, now: i64) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use axum::http::{header, HeaderValue};
 
     #[test]
     fn the_cookie_is_read_from_its_header_or_from_the_cookie_header() {

@@ -87,3 +87,16 @@ pub(crate) fn require_proven_factor(
     }
     Ok(())
 }
+
+/// The value of the cookie `name` the browser sent (first match; names compared as ESTS does,
+/// ignoring ASCII case), if any.
+pub(crate) fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.trim().to_string())
+}

@@ -11,7 +11,7 @@ use crate::error::{AuthorityError, InternalError};
 use crate::routes::oidc::{issue_code, redirect_with_query, SESSION_COOKIE};
 use crate::tokens;
 use crate::AppState;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use cxh_wire::oidc::AuthorizeRequest;
 use rusqlite::{params, OptionalExtension};
@@ -83,14 +83,7 @@ pub fn answer(
 
 /// The value of the `ESTSAUTH` cookie, if the browser sent it.
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_string())
+    super::shared::cookie_value(headers, SESSION_COOKIE)
 }
 
 /// The user of a live session.
