@@ -149,6 +149,7 @@ fn default_clients() -> Vec<ClientSpec> {
         id: id.to_string(),
         redirect_uris: Vec::new(),
         require_device: None,
+        spa_redirect_uris: Vec::new(),
     })
     .collect()
 }

@@ -55,6 +55,8 @@ pub enum AuthorityError {
     DeviceRequired(crate::conditional_access::DeviceRequirement),
     #[error("The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.")]
     PkceMismatch,
+    #[error("Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type.")]
+    CrossOriginNotSpa,
     /// A federation or second-factor refusal, already in its AADSTS shape.
     #[error("{}", .0.error_description)]
     Federation(Box<OAuthError>),
@@ -123,6 +125,11 @@ impl AuthorityError {
             MfaRequired(_) => (
                 "invalid_grant",
                 aadsts::MFA_REQUIRED,
+                StatusCode::BAD_REQUEST,
+            ),
+            CrossOriginNotSpa => (
+                "invalid_request",
+                aadsts::CROSS_ORIGIN_NOT_SPA,
                 StatusCode::BAD_REQUEST,
             ),
             PkceMismatch => (

@@ -121,8 +121,9 @@ pub struct UserSpec {
     pub totp_secret: Option<String>,
 }
 
-/// An application registration: its client id, exact extra redirect URIs, and the device its
-/// conditional access requires (`require_device = "joined"` or `"compliant"`; none if absent).
+/// An application registration: its client id, exact extra redirect URIs (and SPA ones), and
+/// the device its conditional access requires (`require_device = "joined"` or `"compliant"`;
+/// none if absent).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
@@ -131,6 +132,10 @@ pub struct ClientSpec {
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub require_device: Option<crate::conditional_access::DeviceRequirement>,
+    /// Redirect URIs of a single-page app: accepted at authorize, and their origins may redeem
+    /// codes cross-origin (CORS) at the token endpoint.
+    #[serde(default)]
+    pub spa_redirect_uris: Vec<String>,
 }
 
 impl TenantFile {

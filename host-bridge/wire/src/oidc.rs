@@ -216,6 +216,8 @@ pub mod aadsts {
     pub const DEVICE_STATE_REQUIRED: u32 = 53000;
     /// PKCE: the code_verifier does not answer the code_challenge.
     pub const PKCE_MISMATCH: u32 = 50148;
+    /// A cross-origin token redemption for a redirect URI that is not a SPA's.
+    pub const CROSS_ORIGIN_NOT_SPA: u32 = 9002326;
 }
 
 /// Parameters of the join web app's sign-in request (seed 001, phase B).

@@ -138,9 +138,12 @@ fn redirect_allowed(state: &AppState, client_id: &str, redirect_uri: &str) -> bo
     redirect_uri == OOB_REDIRECT_URI
         || redirect_uri == config.join_web_app_url()
         || config.extra_redirect_uris.iter().any(|u| u == redirect_uri)
-        || config
-            .client(client_id)
-            .is_some_and(|c| c.redirect_uris.iter().any(|u| u == redirect_uri))
+        || config.client(client_id).is_some_and(|c| {
+            c.redirect_uris
+                .iter()
+                .chain(&c.spa_redirect_uris)
+                .any(|u| u == redirect_uri)
+        })
 }
 
 pub(crate) fn is_join_web_app(redirect_uri: &str) -> bool {

@@ -14,6 +14,7 @@
 //! `client_id` is required only for the other grants. State lives in SQLite ([`store`]).
 
 pub mod code;
+pub mod cors;
 pub mod error;
 pub mod password;
 pub mod prt;
@@ -29,6 +30,7 @@ use crate::tokens::{self, TokenSubject};
 use crate::AppState;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Form, Json, Router};
@@ -43,8 +45,14 @@ const OIDC_SCOPES: &[&str] = &["openid", "profile", "offline_access", "email", "
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/{tenant}/oauth2/token", post(token_v1))
-        .route("/{tenant}/oauth2/v2.0/token", post(token_v2))
+        .route(
+            "/{tenant}/oauth2/token",
+            post(token_v1).options(cors::preflight),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(token_v2).options(cors::preflight),
+        )
 }
 
 /// Which token endpoint was called: v1 (`resource`) or v2 (`scope`).
@@ -59,42 +67,63 @@ type TokenForm = Result<Form<HashMap<String, String>>, FormRejection>;
 async fn token_v1(
     State(state): State<AppState>,
     Path(segment): Path<String>,
+    headers: HeaderMap,
     form: TokenForm,
 ) -> Response {
-    token(&state, &segment, form, Endpoint::V1).unwrap_or_else(IntoResponse::into_response)
+    token(&state, &segment, &headers, form, Endpoint::V1)
 }
 
 async fn token_v2(
     State(state): State<AppState>,
     Path(segment): Path<String>,
+    headers: HeaderMap,
     form: TokenForm,
 ) -> Response {
-    token(&state, &segment, form, Endpoint::V2).unwrap_or_else(IntoResponse::into_response)
+    token(&state, &segment, &headers, form, Endpoint::V2)
 }
 
+/// Answer a token request; a SPA's cross-origin redemption gets its CORS headers ([`cors`]).
 fn token(
     state: &AppState,
     segment: &str,
+    headers: &HeaderMap,
     form: TokenForm,
     endpoint: Endpoint,
+) -> Response {
+    let answer = form
+        .map_err(|e| AuthorityError::InvalidRequest(e.body_text()))
+        .and_then(|Form(form)| {
+            let allowed = cors::check(state, headers, &form)?;
+            Ok((grant_answer(state, segment, &form, endpoint)?, allowed))
+        });
+    match answer {
+        Ok((response, allowed)) => cors::allow(response, allowed),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn grant_answer(
+    state: &AppState,
+    segment: &str,
+    form: &HashMap<String, String>,
+    endpoint: Endpoint,
 ) -> Result<Response, AuthorityError> {
-    let Form(form) = form.map_err(|e| AuthorityError::InvalidRequest(e.body_text()))?;
-    let grant_type = required(&form, "grant_type")?;
+    let grant_type = required(form, "grant_type")?;
     if grant_type == GRANT_SRV_CHALLENGE {
         return Ok(Json(srv_challenge::issue(state)?).into_response());
     }
     let scope = TenantScope::resolve(state, segment)?;
     if grant_type == GRANT_JWT_BEARER {
-        return prt::answer(state, &scope, &form);
+        return prt::answer(state, &scope, form);
     }
-    let client_id = required(&form, "client_id")?;
+    let client_id = required(form, "client_id")?;
     if state.config().client(client_id).is_none() {
         return Err(AuthorityError::UnknownClient(client_id.to_string()));
     }
     let grant = match grant_type {
-        GRANT_PASSWORD => password::grant(state, &scope, &form, endpoint)?,
-        "authorization_code" => code::grant(state, &scope, &form, client_id, endpoint)?,
-        GRANT_SAML11_BEARER => saml::grant(state, &scope, &form, endpoint)?,
+        GRANT_PASSWORD => password::grant(state, &scope, form, endpoint)?,
+        "authorization_code" => code::grant(state, &scope, form, client_id, endpoint)?,
+        GRANT_SAML11_BEARER => saml::grant(state, &scope, form, endpoint)?,
         other => return Err(AuthorityError::UnsupportedGrant(other.to_string())),
     };
     crate::conditional_access::check(state, client_id, grant.device_id.as_deref())?;
