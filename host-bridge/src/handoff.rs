@@ -14,8 +14,6 @@
 //! whoever reads the command line can redeem the code first. A file only the user can read
 //! has no such race.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -36,11 +34,7 @@ pub fn launch_url(app_url: &str, ws_url: &str, secret: &str) -> String {
 
 /// The handoff page for `launch_url`: no external resources, no referrer, nothing shown.
 pub fn page(launch_url: &str) -> String {
-    let attribute = launch_url
-        .replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let attribute = crate::markup::escape(launch_url);
     // A JSON string is a JS string literal; `<` escaped so no `</script>` can close the tag.
     let script = serde_json::to_string(launch_url)
         .expect("a string serialises")
@@ -56,25 +50,7 @@ pub fn page(launch_url: &str) -> String {
 
 /// Write the page atomically (temp file 0600, renamed), so it is never readable by others.
 pub fn write_page(path: &Path, launch_url: &str) -> std::io::Result<()> {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        file.write_all(page(launch_url).as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
+    crate::atomic_file::write(path, page(launch_url).as_bytes(), 0o600)
 }
 
 /// The handoff page of a running bridge, removed once spent.

@@ -8,6 +8,7 @@
 //! [`registration`] -> [`store`], orchestrated by [`join`]. [`status`] prints the result the
 //! way `dsregcmd /status` does, [`mdm`] enrolls the joined device in its MDM (MS-MDE2), [`scripted`] runs the same pipeline without a browser, and [`autologon`] keeps the OOBE automatic sign-in buffer.
 
+pub mod atomic_file;
 pub mod attestation;
 pub mod autologon;
 pub mod broker;
@@ -24,6 +25,7 @@ pub mod journal;
 pub mod keys;
 pub mod leave;
 pub mod listener;
+pub mod markup;
 pub mod mdm;
 pub mod nonce;
 pub mod page_leave;

@@ -6,9 +6,7 @@
 //! ([`crate::session`]). Connections are served under [`crate::listener::ServerLimits`]
 //! (timeouts, a cap, small buffers).
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -266,32 +264,8 @@ impl std::fmt::Debug for ReadyInfo {
 /// Write the ready file atomically (temp file 0600, flushed, renamed, directory flushed), so a launcher polling for
 /// it never reads a half-written secret and no other user can read it at any point.
 pub fn write_ready_file(path: &Path, info: &ReadyInfo) -> std::io::Result<()> {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
     let json = serde_json::to_vec(info).map_err(std::io::Error::other)?;
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        file.write_all(&json)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)?;
-        // Flush the directory so the rename itself is on disk.
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
+    crate::atomic_file::write(path, &json, 0o600)
 }
 
 #[cfg(test)]

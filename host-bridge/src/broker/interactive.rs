@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 use zeroize::Zeroizing;
 
 use super::BrokerFailure;
-use crate::mdm::soap::escape;
+use crate::markup::escape;
 use crate::prt::PrtError;
 use crate::secret::Secret;
 
@@ -81,7 +81,7 @@ pub struct OpenWindow {
     pub attempts: mpsc::Receiver<Attempt>,
     handoff: crate::handoff::Handoff,
     stop: Option<oneshot::Sender<()>>,
-    server: tokio::task::JoinHandle<()>,
+    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for OpenWindow {
@@ -94,13 +94,14 @@ impl Drop for OpenWindow {
 }
 
 impl OpenWindow {
-    /// Close the page's listener after the last answer went out.
+    /// Close the page's listener after the last answer went out (the rest is [`Drop`]'s).
     pub async fn close(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let server = std::mem::replace(&mut self.server, tokio::spawn(async {}));
-        let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+        }
     }
 }
 
@@ -170,7 +171,7 @@ impl SignInWindow {
             attempts,
             handoff: crate::handoff::Handoff::new(Some(path.clone())),
             stop: Some(stop),
-            server,
+            server: Some(server),
         };
         launch_browser(&self.browser, &path)?;
         tracing::info!(port, handoff = %path.display(), "sign-in window opened");

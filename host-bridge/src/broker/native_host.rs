@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use cxh_wire::broker::{status, BUS_NAME, INTERFACE, OBJECT_PATH};
+use cxh_wire::broker::{status, BrokerError, ErrorResponse, BUS_NAME, INTERFACE, OBJECT_PATH};
 
 use super::dbus::Bus;
 
@@ -101,8 +101,21 @@ pub async fn write_message<W: AsyncWrite + Unpin>(
     output.flush().await.map_err(NativeHostError::Write)
 }
 
+/// `{"error": …}` in the broker's own shape, so the extension reads one kind of error.
+fn failure(context: &str, status: i32) -> Value {
+    serde_json::to_value(ErrorResponse {
+        error: BrokerError {
+            context: context.to_string(),
+            status,
+            sub_status: 0,
+            error_code: 0,
+        },
+    })
+    .unwrap_or_default()
+}
+
 fn error_answer(context: &str) -> Value {
-    json!({"error": {"context": context, "status": status::API_CONTRACT_VIOLATION, "subStatus": 0, "errorCode": 0}})
+    failure(context, status::API_CONTRACT_VIOLATION)
 }
 
 #[derive(Deserialize)]
@@ -167,9 +180,7 @@ impl NativeHost {
         };
         let mut answer = match self.call(method, &body).await {
             Ok(answer) => answer,
-            Err(e) => {
-                return json!({"error": {"context": e.to_string(), "status": status::UNEXPECTED, "subStatus": 0, "errorCode": 0}})
-            }
+            Err(e) => return failure(&e.to_string(), status::UNEXPECTED),
         };
         if let Some(object) = answer.as_object_mut() {
             object.insert("authority".into(), Value::String(self.authority.clone()));

@@ -9,9 +9,9 @@
 use std::sync::Arc;
 
 use cxh_wire::broker::{
-    AccountsResponse, BrokerToken, CookieRequest, CookieResponse, GetAccountsRequest,
-    RemoveAccountRequest, ShrRequest, ShrResponse, TokenRequest, VersionResponse,
-    ACCESS_TOKEN_TYPE_BEARER, ACCESS_TOKEN_TYPE_POP,
+    Account, AccountsResponse, AuthParameters, BrokerToken, CookieRequest, CookieResponse,
+    GetAccountsRequest, RemoveAccountRequest, ShrRequest, ShrResponse, TokenRequest,
+    VersionResponse, ACCESS_TOKEN_TYPE_BEARER, ACCESS_TOKEN_TYPE_POP,
 };
 use cxh_wire::pop::PopParams;
 use cxh_wire::prt::{PrtTokenResponse, PRT_COOKIE_NAME};
@@ -195,16 +195,7 @@ impl Broker {
         request: &ShrRequest,
     ) -> Result<ShrResponse, BrokerFailure> {
         let params = request.auth_parameters.as_ref();
-        let records = self.records();
-        let account = request
-            .account
-            .as_ref()
-            .or(params.and_then(|p| p.account.as_ref()));
-        find(
-            &records,
-            account,
-            params.and_then(|p| p.username.as_deref()),
-        )?;
+        named_record(&self.records(), request.account.as_ref(), params)?;
         let pop_params = request
             .pop_params
             .as_ref()
@@ -327,15 +318,7 @@ impl Broker {
         let params = request.auth_parameters.as_ref();
         self.check_authority(params.and_then(|p| p.authority.as_deref()))?;
         let records = self.records();
-        let account = request
-            .account
-            .as_ref()
-            .or(params.and_then(|p| p.account.as_ref()));
-        let record = find(
-            &records,
-            account,
-            params.and_then(|p| p.username.as_deref()),
-        )?;
+        let record = named_record(&records, request.account.as_ref(), params)?;
         // Microsoft's broker signs over the nonce in `ssoUrl` (the authority's `sso_nonce`)
         // when the caller passes the URL the authority redirected to.
         let sso_url = request
@@ -439,6 +422,17 @@ impl Broker {
             })
         }
     }
+}
+
+/// The record a request names: its top-level `account`, else its `authParameters`' account or
+/// username (callers put them in either place).
+fn named_record<'a>(
+    records: &'a [PrtRecord],
+    account: Option<&Account>,
+    params: Option<&AuthParameters>,
+) -> Result<&'a PrtRecord, BrokerFailure> {
+    let account = account.or(params.and_then(|p| p.account.as_ref()));
+    find(records, account, params.and_then(|p| p.username.as_deref()))
 }
 
 /// The `sso_nonce` query parameter of an authority URL, if any.

@@ -5,8 +5,8 @@
 //! the state dir) and the manifest naming it, whose `allowed_origins` is the extension's fixed
 //! id. Neither holds a secret.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+#[cfg(test)]
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::native_host::{EXTENSION_ORIGIN, HOST_NAME};
@@ -68,39 +68,18 @@ pub fn install(
 ) -> std::io::Result<Installed> {
     std::fs::create_dir_all(manifest_dir)?;
     let launcher = manifest_dir.join(format!("{HOST_NAME}.sh"));
-    write_file(
+    crate::atomic_file::write(
         &launcher,
         launcher_script(host_bridge, state_dir, bus_address).as_bytes(),
         0o755,
     )?;
     let manifest_path = manifest_dir.join(format!("{HOST_NAME}.json"));
     let body = serde_json::to_vec_pretty(&manifest(&launcher)).unwrap_or_default();
-    write_file(&manifest_path, &body, 0o644)?;
+    crate::atomic_file::write(&manifest_path, &body, 0o644)?;
     Ok(Installed {
         manifest: manifest_path,
         launcher,
     })
-}
-
-/// Write through a temp file renamed into place, with `mode`.
-fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let temp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(mode))?;
-        std::fs::rename(&temp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
 }
 
 #[cfg(test)]

@@ -20,13 +20,7 @@ pub enum SoapError {
 }
 
 /// Escape text for XML content and attribute values.
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-}
+pub use crate::markup::escape;
 
 fn header(action: &str, message_id: &str, to: &str, security: &str) -> String {
     format!(

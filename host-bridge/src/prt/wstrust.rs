@@ -76,12 +76,7 @@ pub fn active_endpoint(realm: &UserRealmV1) -> Result<Option<String>, PrtError> 
     }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::markup::escape;
 
 fn iso(t: time::OffsetDateTime) -> String {
     format!(

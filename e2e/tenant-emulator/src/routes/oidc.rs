@@ -266,7 +266,7 @@ fn prt_cookie_sign_in(
             tracing::info!(
                 "authorize: PRT cookie with a stale nonce: retry with a fresh sso_nonce"
             );
-            let retry = with_param(&without_sso_nonce(state, uri), "sso_nonce", &nonce);
+            let retry = with_query(&without_sso_nonce(state, uri), &[("sso_nonce", &nonce)]);
             let already_retried = uri.query().is_some_and(|q| {
                 url::form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "sso_nonce")
             });
@@ -281,17 +281,6 @@ fn prt_cookie_sign_in(
             tracing::warn!(%reason, "authorize: PRT cookie ignored");
             Ok(None)
         }
-    }
-}
-
-/// `url` with one more query parameter.
-fn with_param(url: &str, name: &str, value: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            parsed.query_pairs_mut().append_pair(name, value);
-            parsed.to_string()
-        }
-        Err(_) => url.to_string(),
     }
 }
 
@@ -344,14 +333,18 @@ fn sign_in_page(ctx: &str, login_hint: Option<&str>, error: Option<&str>) -> Res
 
 /// Append query parameters to a URL (keeping any it has) and answer 302.
 pub(crate) fn redirect_with_query(base: &str, params: &[(&str, &str)]) -> Response {
-    let target = match url::Url::parse(base) {
+    found(&with_query(base, params))
+}
+
+/// `base` with query parameters appended (keeping any it has); unchanged if it is no URL.
+fn with_query(base: &str, params: &[(&str, &str)]) -> String {
+    match url::Url::parse(base) {
         Ok(mut url) => {
             url.query_pairs_mut().extend_pairs(params);
             url.to_string()
         }
         Err(_) => base.to_string(),
-    };
-    found(&target)
+    }
 }
 
 /// Put form-encoded parameters into the fragment (the id_token response mode).
