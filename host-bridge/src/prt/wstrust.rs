@@ -15,13 +15,12 @@ use zeroize::Zeroizing;
 
 use super::PrtError;
 
-const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
+use cxh_wire::wstrust_response::{SOAP12_NS, WST13_NS};
 const WSA_NS: &str = "http://www.w3.org/2005/08/addressing";
 const WSSE_NS: &str =
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
 const WSU_NS: &str =
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
-const WST13_NS: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512";
 const WSP_NS: &str = "http://schemas.xmlsoap.org/ws/2004/09/policy";
 const RST_ISSUE_13: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue";
 const REQUEST_TYPE_ISSUE_13: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue";
@@ -116,30 +115,10 @@ fn rst(endpoint: &str, username: &str, password: &str) -> Zeroizing<String> {
     ))
 }
 
-/// The assertion inside the RSTR, byte for byte; a SOAP fault's reason otherwise.
+/// The assertion inside the RSTR, byte for byte; a SOAP fault's reason otherwise
+/// (`cxh_wire::wstrust_response`).
 pub fn assertion_of(rstr: &str) -> Result<String, PrtError> {
-    let doc = roxmltree::Document::parse(rstr)
-        .map_err(|e| PrtError::Sts(format!("the answer is not XML: {e}")))?;
-    let is = |n: &roxmltree::Node, ns: &str, name: &str| {
-        n.is_element() && n.tag_name().name() == name && n.tag_name().namespace() == Some(ns)
-    };
-    if let Some(fault) = doc.descendants().find(|n| is(n, SOAP12_NS, "Fault")) {
-        let reason = fault
-            .descendants()
-            .find(|n| is(n, SOAP12_NS, "Text"))
-            .and_then(|n| n.text())
-            .unwrap_or("a SOAP fault");
-        return Err(PrtError::Sts(reason.to_string()));
-    }
-    let requested = doc
-        .descendants()
-        .find(|n| is(n, WST13_NS, "RequestedSecurityToken"))
-        .ok_or_else(|| PrtError::Sts("no RequestedSecurityToken in the answer".into()))?;
-    let assertion = requested
-        .children()
-        .find(|n| n.is_element() && n.tag_name().name() == "Assertion")
-        .ok_or_else(|| PrtError::Sts("no SAML assertion in the answer".into()))?;
-    Ok(rstr[assertion.range()].to_string())
+    cxh_wire::wstrust_response::assertion_of(rstr).map_err(|e| PrtError::Sts(e.to_string()))
 }
 
 /// Ask the STS for the user's assertion for Microsoft Online.

@@ -21,6 +21,8 @@ pub mod consts;
 pub mod discovery;
 pub mod key_attestation;
 pub mod mdm;
+#[cfg(feature = "xml")]
+pub mod mdm_response;
 pub mod oidc;
 pub mod pop;
 pub mod prt;
@@ -29,6 +31,8 @@ pub mod prt_crypto;
 pub mod realm;
 pub mod registration;
 pub mod transport_key;
+#[cfg(feature = "xml")]
+pub mod wstrust_response;
 
 /// Deserialize a value the real clients send either as a JSON bool or as a string
 /// ("true"/"True"/"false"); MS-DVRE clients differ here and a server must take both.
