@@ -64,8 +64,10 @@ function onNonce(url) {
   }
 }
 
+// The cloud's authorities, and a local one (the tenant emulator) over HTTPS or loopback http.
 const AUTHORITY_URLS = [
-  'https://login.microsoftonline.com/*', 'https://login.windows.net/*', 'http://127.0.0.1/*', 'http://localhost/*',
+  'https://login.microsoftonline.com/*', 'https://login.windows.net/*',
+  'https://127.0.0.1/*', 'https://localhost/*', 'http://127.0.0.1/*', 'http://localhost/*',
 ];
 chrome.webRequest.onBeforeRedirect.addListener((d) => onNonce(d.redirectUrl), { urls: AUTHORITY_URLS });
 chrome.webRequest.onBeforeRequest.addListener((d) => onNonce(d.url), { urls: AUTHORITY_URLS, types: ['main_frame', 'sub_frame'] });

@@ -29,8 +29,13 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
     /// Base URL written into documents and tokens; defaults to the HTTP URL.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "public_https")]
     public_url: Option<String>,
+    /// Use the HTTPS listener's URL (--tls-listen) as the base URL: the authority as clients
+    /// meet the real one, over HTTPS only in its documents (MSAL.js refuses an http
+    /// authority). The HTTP listener still answers, for local admin tools.
+    #[arg(long, requires = "tls_listen")]
+    public_https: bool,
     /// Directory of the built join web app, served at /WebApp/CloudDomainJoin/4.
     #[arg(long)]
     app_dir: Option<PathBuf>,
@@ -117,10 +122,11 @@ async fn main() -> Result<()> {
         bail!(STS_NEEDS_TLS_DIR);
     }
     let listeners = bind_listeners(&args, &tenants).await?;
-    let public_url = args
-        .public_url
-        .clone()
-        .unwrap_or_else(|| listeners.http_url.clone());
+    let public_url = match (&args.public_url, &listeners.https_url) {
+        (Some(url), _) => url.clone(),
+        (None, Some(https)) if args.public_https => https.clone(),
+        _ => listeners.http_url.clone(),
+    };
     let (config, sts_urls) = emulator_config(&args, &tenants, &public_url, &listeners)?;
     let state = AppState::open(&args.db, &tenants, config)?;
     let router = tenant_emulator::app(state.clone());

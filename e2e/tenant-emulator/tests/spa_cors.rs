@@ -48,6 +48,16 @@ async fn redeem(
     redirect_uri: &str,
     origin: Option<&str>,
 ) -> Reply {
+    redeem_with(router, code, redirect_uri, origin, &[]).await
+}
+
+async fn redeem_with(
+    router: &axum::Router,
+    code: &str,
+    redirect_uri: &str,
+    origin: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Reply {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
             ("grant_type", "authorization_code"),
@@ -56,6 +66,7 @@ async fn redeem(
             ("redirect_uri", redirect_uri),
             ("scope", "openid https://graph.microsoft.com/User.Read"),
         ])
+        .extend_pairs(extra.iter().copied())
         .finish();
     let mut request = Request::post("/common/oauth2/v2.0/token")
         .header("content-type", "application/x-www-form-urlencoded");
@@ -134,4 +145,91 @@ async fn a_preflight_is_answered_for_the_spas_origin_only() {
     let refused = preflight("https://evil.example").await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(allowed_origin(&refused), None);
+}
+
+/// What MSAL.js reads from the v2 code redemption besides the tokens: `client_info` (its
+/// account key, asked for with `client_info=1`) and a v2 id_token (issuer
+/// `{authority}/{tenant id}/v2.0`, the issuer of the v2 metadata it validated).
+#[tokio::test]
+async fn an_msal_redemption_gets_client_info_and_a_v2_id_token() {
+    let emu = emulator();
+    let code = code_for(&emu.router, SPA).await;
+    let reply = redeem_with(
+        &emu.router,
+        &code,
+        SPA,
+        Some(SPA_ORIGIN),
+        &[("client_info", "1")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let answer = reply.json();
+    let info = base64_url_json(answer["client_info"].as_str().expect("client_info"));
+    assert_eq!(info["uid"], ADELE_OID);
+    assert_eq!(info["utid"], TENANT_ID);
+    let id_token = jwt_claims(answer["id_token"].as_str().unwrap());
+    assert_eq!(id_token["iss"], format!("{PUBLIC_URL}/{TENANT_ID}/v2.0"));
+    assert_eq!(id_token["ver"], "2.0");
+
+    // Without client_info=1 there is none, as at Entra.
+    let code = code_for(&emu.router, SPA).await;
+    let plain = redeem(&emu.router, &code, SPA, Some(SPA_ORIGIN)).await;
+    assert!(plain.json().get("client_info").is_none());
+}
+
+/// MSAL.js fetches the metadata from the app's origin before anything else: the documents and
+/// keys are readable from any origin, as Entra serves them.
+#[tokio::test]
+async fn the_metadata_and_keys_are_readable_from_any_origin() {
+    let emu = emulator();
+    for path in [
+        "/contoso.com/v2.0/.well-known/openid-configuration",
+        "/common/.well-known/openid-configuration",
+        "/common/discovery/v2.0/keys",
+        "/common/discovery/keys",
+    ] {
+        let reply = get(&emu.router, path).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert_eq!(allowed_origin(&reply).as_deref(), Some("*"), "{path}");
+    }
+    // Not the token endpoint: that one answers only the SPA's origin (above).
+    let code = code_for(&emu.router, SPA).await;
+    let reply = redeem(&emu.router, &code, SPA, Some(SPA_ORIGIN)).await;
+    assert_eq!(allowed_origin(&reply).as_deref(), Some(SPA_ORIGIN));
+}
+
+fn base64_url_json(text: &str) -> serde_json::Value {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+/// MSAL.js asks for `response_mode=fragment`: the silent answer (here the error of a browser
+/// with no session) comes back in the fragment, not the query.
+#[tokio::test]
+async fn a_silent_answer_honours_the_fragment_response_mode() {
+    let emu = emulator();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("client_id", TIMESHEET),
+            ("response_type", "code"),
+            ("redirect_uri", SPA),
+            ("scope", "openid https://graph.microsoft.com/User.Read"),
+            ("prompt", "none"),
+            ("response_mode", "fragment"),
+            ("state", "s-1"),
+        ])
+        .finish();
+    let reply = get(
+        &emu.router,
+        &format!("/contoso.com/oauth2/v2.0/authorize?{query}"),
+    )
+    .await;
+    let location = url::Url::parse(&reply.location()).unwrap();
+    assert_eq!(location.query(), None, "{location}");
+    let answer = params_of(location.fragment().expect("a fragment"));
+    assert_eq!(answer["error"], "interaction_required");
+    assert_eq!(answer["state"], "s-1");
 }

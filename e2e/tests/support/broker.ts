@@ -54,13 +54,15 @@ function dbusSendArgs(address: string, method: string, request: unknown): string
 }
 
 /** Start a bus and the broker of the joined device in `stateDir`; resolves once it owns its
- * name. `browser` is the command that opens its interactive sign-in window. */
-export async function startBroker(dir: string, stateDir: string, { browser }: { browser?: string } = {}): Promise<Broker> {
+ * name. `browser` is the command that opens its interactive sign-in window; `caFile` the
+ * emulator's CA, for an authority served over HTTPS. */
+export async function startBroker(dir: string, stateDir: string, { browser, caFile }: { browser?: string; caFile?: string } = {}): Promise<Broker> {
   const bus = await startBus(dir);
   const ready = join(dir, 'broker.ready');
   const log = join(dir, 'broker.log');
   const args = ['broker', '--state-dir', stateDir, '--bus-address', bus.address, '--ready-file', ready];
   if (browser) args.push('--browser', browser);
+  if (caFile) args.push('--ca-file', caFile);
   const broker = spawn(join(BIN, 'host-bridge'), args, { stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')] });
   const deadline = Date.now() + 30_000;
   while (!(existsSync(ready) && statSync(ready).size > 0)) {
@@ -121,5 +123,5 @@ export async function joinInOobeAndLogOn(page: Page, stack: Stack, user: { upn: 
   await page.getByTestId('input-password').fill(user.password);
   await page.getByTestId('btn-signin').click();
   await expect(page.getByTestId('page-done')).toBeVisible({ timeout: 60_000 });
-  execFileSync(join(BIN, 'host-bridge'), ['logon', '--state-dir', stack.stateDir]);
+  execFileSync(join(BIN, 'host-bridge'), ['logon', '--state-dir', stack.stateDir, '--ca-file', stack.caFile]);
 }

@@ -26,6 +26,10 @@ export interface StackOptions {
   /** `--allow-leave=<value>` (the Leave button); the bridge's default (Settings on, OOBE off)
    * when unset. */
   allowLeave?: boolean;
+  /** The authority as clients meet the real one: served over HTTPS with the emulator's CA
+   * (trusted by the run's Chromium and by the bridge), its documents and tokens naming the
+   * https URL (`--public-https`). MSAL.js refuses an http authority. */
+  https?: boolean;
 }
 
 /** The CXH parameters a login context was posted with (emulator DB, seed 001). */
@@ -36,7 +40,11 @@ export interface LoginContextRow {
 }
 
 export interface Stack {
+  /** The authority's base URL (https with `https: true`): the bridge, the app and browsers use it. */
   authority: string;
+  /** The emulator's plain-http listener (the same routes), for the test's own calls from Node,
+   * whose fetch does not trust the emulator's CA. */
+  localUrl: string;
   /** Origin of the emulator's MDM role (its own listener). */
   mdmUrl: string;
   wsUrl: string;
@@ -149,6 +157,7 @@ async function startSwtpm(dir: string): Promise<{ proc: ChildProcess; tcti: stri
 /** What the emulator's ready file says. */
 export interface EmulatorInfo {
   http_url: string;
+  https_url?: string | null;
   mdm_url: string;
   ca_file: string;
   sts_urls: Record<string, string>;
@@ -164,7 +173,7 @@ export interface Emulator {
  * is a trust anchor of the run's Chromium until it stops; without, Chromium must refuse its
  * HTTPS (sts-trust.spec.ts).
  */
-export async function startEmulator(dir: string, { trusted = true } = {}): Promise<Emulator> {
+export async function startEmulator(dir: string, { trusted = true, https = false } = {}): Promise<Emulator> {
   const emulatorReady = join(dir, 'emulator.ready');
   const tpmRoots = provisionTpm(dir);
   const proc = startProcess(
@@ -179,6 +188,7 @@ export async function startEmulator(dir: string, { trusted = true } = {}): Promi
       '--mdm-listen', '127.0.0.1:0',
       '--ready-file', emulatorReady,
       '--test-hooks',
+      ...(https ? ['--tls-listen', '127.0.0.1:0', '--public-https'] : []),
     ],
     join(dir, 'emulator.log'),
   );
@@ -206,9 +216,10 @@ export async function startEmulator(dir: string, { trusted = true } = {}): Promi
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'cxh-e2e-'));
   const stateDir = join(dir, 'bridge');
-  const emulator = await startEmulator(dir);
+  const emulator = await startEmulator(dir, { https: options.https ?? false });
   const emulatorInfo = emulator.info;
-  const authority: string = emulatorInfo.http_url;
+  const localUrl: string = emulatorInfo.http_url;
+  const authority: string = (options.https ? emulatorInfo.https_url : null) ?? localUrl;
   const mdmUrl: string = emulatorInfo.mdm_url;
   const stsUrls: Record<string, string> = emulatorInfo.sts_urls ?? {};
   const caFile: string = emulatorInfo.ca_file;
@@ -249,6 +260,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const statusArgs = ['status', '--state-dir', stateDir];
   const stack: Stack = {
     authority,
+    localUrl,
     mdmUrl,
     wsUrl: ready.ws_url,
     secret: ready.secret,
@@ -264,13 +276,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       JSON.parse(execFileSync(join(BIN, 'host-bridge'), [...statusArgs, '--json'], { encoding: 'utf8' })),
     bridgeStatusText: () => execFileSync(join(BIN, 'host-bridge'), statusArgs, { encoding: 'utf8' }),
     async device(id: string) {
-      const res = await fetch(`${authority}/_emulator/devices/${encodeURIComponent(id)}`);
+      const res = await fetch(`${localUrl}/_emulator/devices/${encodeURIComponent(id)}`);
       if (res.status === 404) return null;
       if (!res.ok) throw new Error(`admin API answered ${res.status}`);
       return res.json();
     },
     async devices() {
-      const res = await fetch(`${authority}/_emulator/devices`);
+      const res = await fetch(`${localUrl}/_emulator/devices`);
       if (!res.ok) throw new Error(`admin API answered ${res.status}`);
       return res.json();
     },

@@ -338,6 +338,7 @@ async fn token(
         access_token: cloud.access_token(),
         refresh_token: None,
         id_token: None,
+        client_info: None,
     })
     .into_response()
 }

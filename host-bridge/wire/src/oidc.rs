@@ -157,6 +157,10 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// base64url JSON `{"uid", "utid"}` (the user's object id and tenant id), answered when
+    /// the request asked for it with `client_info=1`, as MSAL does: its account key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_info: Option<String>,
 }
 
 /// The error body of the authority (and of DRS): AADSTS-style.

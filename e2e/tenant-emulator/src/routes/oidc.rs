@@ -6,7 +6,7 @@
 //! posts the credentials to `/common/login`, which answers with a redirect carrying the
 //! id_token in the fragment (or an error and the same `sCtx` to try again).
 
-use super::shared::{random_token, TenantScope};
+use super::shared::{random_token, readable_from_any_origin, TenantScope};
 use crate::db::{self, AuthCode, Tenant, User};
 use crate::error::{html_escape, AuthorityError, InternalError};
 use crate::tokens::{self, TokenSubject};
@@ -14,6 +14,7 @@ use crate::AppState;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::middleware::map_response;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -36,9 +37,12 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/{tenant}/.well-known/openid-configuration",
-            get(openid_configuration),
+            get(openid_configuration).layer(map_response(readable_from_any_origin)),
         )
-        .route("/{tenant}/discovery/keys", get(jwks))
+        .route(
+            "/{tenant}/discovery/keys",
+            get(jwks).layer(map_response(readable_from_any_origin)),
+        )
         .route("/{tenant}/oauth2/authorize", get(authorize))
         .route("/common/login", post(login))
 }
@@ -252,8 +256,8 @@ fn prt_cookie_sign_in(
             let code = issue_device_code(state, request, &sign_in)?;
             tracing::info!(client_id = %request.client_id, device_id = %sign_in.device_id, "authorize: signed in with the PRT cookie");
             let state_param = request.state.clone().unwrap_or_default();
-            Ok(Some(redirect_with_query(
-                &request.redirect_uri,
+            Ok(Some(code_redirect(
+                request,
                 &[("code", &code), ("state", &state_param)],
             )))
         }
@@ -344,6 +348,15 @@ fn with_query(base: &str, params: &[(&str, &str)]) -> String {
             url.to_string()
         }
         Err(_) => base.to_string(),
+    }
+}
+
+/// Send a code or an error (and their parameters) to the redirect URI in the response mode
+/// asked: the query by default, the fragment for `response_mode=fragment` (MSAL.js asks for it).
+pub(crate) fn code_redirect(request: &AuthorizeRequest, params: &[(&str, &str)]) -> Response {
+    match request.response_mode.as_deref() {
+        Some("fragment") => redirect_with_fragment(&request.redirect_uri, params),
+        _ => redirect_with_query(&request.redirect_uri, params),
     }
 }
 
@@ -534,10 +547,7 @@ pub(crate) fn finish_sign_in(
             ("state", &state_param),
             ("session_state", &session_id),
         ];
-        match request.response_mode.as_deref() {
-            Some("fragment") => redirect_with_fragment(&request.redirect_uri, &params),
-            _ => redirect_with_query(&request.redirect_uri, &params),
-        }
+        code_redirect(request, &params)
     } else {
         let subject = TokenSubject {
             user,

@@ -100,3 +100,16 @@ pub(crate) fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Optio
         .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
         .map(|(_, value)| value.trim().to_string())
 }
+
+/// Middleware for the authority's public documents (OpenID metadata, signing keys): readable
+/// from any web origin, as the real authority serves them (`Access-Control-Allow-Origin: *`),
+/// since a single-page app (MSAL.js) fetches the metadata cross-origin before it signs in.
+pub(crate) async fn readable_from_any_origin(
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        axum::http::HeaderValue::from_static("*"),
+    );
+    response
+}

@@ -8,7 +8,7 @@
 
 use crate::db::{self, User};
 use crate::error::{AuthorityError, InternalError};
-use crate::routes::oidc::{issue_code, redirect_with_query, SESSION_COOKIE};
+use crate::routes::oidc::{code_redirect, issue_code, SESSION_COOKIE};
 use crate::tokens;
 use crate::AppState;
 use axum::http::HeaderMap;
@@ -42,8 +42,8 @@ pub fn answer(
         let description = format!(
             "AADSTS{NO_SESSION}: A silent sign-in request was sent but no user is signed in."
         );
-        return Ok(redirect_with_query(
-            &request.redirect_uri,
+        return Ok(code_redirect(
+            request,
             &[
                 ("error", "interaction_required"),
                 ("error_description", &description),
@@ -58,8 +58,8 @@ pub fn answer(
             "AADSTS{}: {refused}",
             cxh_wire::oidc::aadsts::DEVICE_STATE_REQUIRED
         );
-        return Ok(redirect_with_query(
-            &request.redirect_uri,
+        return Ok(code_redirect(
+            request,
             &[
                 ("error", "interaction_required"),
                 ("error_description", &description),
@@ -75,8 +75,8 @@ pub fn answer(
     }
     let code = issue_code(state, request, &user)?;
     tracing::info!(client_id = %request.client_id, "silent authorize: code issued from the session");
-    Ok(redirect_with_query(
-        &request.redirect_uri,
+    Ok(code_redirect(
+        request,
         &[("code", &code), ("state", &state_param)],
     ))
 }

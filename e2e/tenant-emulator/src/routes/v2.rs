@@ -10,12 +10,13 @@
 //! `{authority}/{tenantid}/v2.0`, `ver` 2.0). The v2 token endpoint is routed in `oidc.rs`.
 
 use super::oidc;
-use super::shared::TenantScope;
+use super::shared::{readable_from_any_origin, TenantScope};
 use crate::error::AuthorityError;
 use crate::AppState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
+use axum::middleware::map_response;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -28,9 +29,12 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(openid_configuration),
+            get(openid_configuration).layer(map_response(readable_from_any_origin)),
         )
-        .route("/{tenant}/discovery/v2.0/keys", get(oidc::jwks))
+        .route(
+            "/{tenant}/discovery/v2.0/keys",
+            get(oidc::jwks).layer(map_response(readable_from_any_origin)),
+        )
         .route("/{tenant}/oauth2/v2.0/authorize", get(authorize))
 }
 

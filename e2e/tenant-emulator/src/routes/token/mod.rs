@@ -127,7 +127,11 @@ fn grant_answer(
         other => return Err(AuthorityError::UnsupportedGrant(other.to_string())),
     };
     crate::conditional_access::check(state, client_id, grant.device_id.as_deref())?;
-    Ok(Json(issue_tokens(state, &grant, client_id)?).into_response())
+    let mut tokens = issue_tokens(state, &grant, client_id)?;
+    if form.get("client_info").map(String::as_str) == Some("1") {
+        tokens.client_info = Some(prt::client_info(&grant.user)?);
+    }
+    Ok(Json(tokens).into_response())
 }
 
 /// Who a grant authenticated, how, and for which resource.
@@ -212,6 +216,10 @@ pub(crate) fn issue_tokens(
     let access_token = tokens::sign(state.keys(), &access)?;
     let mut id_claims = tokens::id_token_claims(&subject, grant.nonce.clone());
     id_claims.amr = grant.amr.clone();
+    // The v2 endpoint (the one with a `scope`) answers a v2 id_token, as its sign-in does.
+    if grant.v2_scope.is_some() {
+        super::v2::as_v2_id_token(state, &mut id_claims);
+    }
     let id_token = tokens::sign(state.keys(), &id_claims)?;
     let refresh_token = random_token(64);
     db::insert_refresh_token(
@@ -234,6 +242,7 @@ pub(crate) fn issue_tokens(
         access_token,
         refresh_token: Some(refresh_token),
         id_token: Some(id_token),
+        client_info: None,
     })
 }
 
