@@ -8,7 +8,8 @@
  * browser without the extension is asked for a password and then refused (AADSTS53000), as is
  * a browser whose device was disabled in the tenant or has left it. When the cookie's nonce has
  * gone stale (the authority's clock moved on), the authority's fresh sso_nonce is picked up and
- * the sign-in still completes without a prompt. The same holds for a federated user.
+ * the sign-in still completes without a prompt; a forged cookie gets the password prompt. The
+ * same holds for a federated user.
  */
 import { test, expect, Browser, Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
@@ -107,6 +108,15 @@ async function moveClock(s: Stack, body: Record<string, number>) {
   expect(moved.ok).toBe(true);
 }
 
+/** A cookie of the right shape (JWS, `ctx` header, a refresh_token) signed with a key the
+ * device never had. */
+function forgedCookie(): string {
+  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const header = part({ alg: 'HS256', ctx: Buffer.alloc(24, 7).toString('base64'), kdf_ver: 2 });
+  const payload = part({ refresh_token: 'forged-prt', is_primary: 'true', iat: Math.floor(Date.now() / 1000) });
+  return `${header}.${payload}.${Buffer.alloc(32, 1).toString('base64url')}`;
+}
+
 async function sampleAppScreenshot(page: Page) {
   if (!process.env.CXH_SCREENSHOTS) return;
   await page.screenshot({ path: join(__dirname, '..', 'screenshots', 'sso-sample-app.png') });
@@ -175,7 +185,7 @@ test('a federated user is signed in to the sample app silently too', async ({ pa
   expect(signedIn).toEqual({ how: 'silently', user: DIEGO.upn, deviceId });
 });
 
-test('a device disabled in the tenant, then one that left, gets the password prompt and the payroll refusal', async ({ page }) => {
+test('a device disabled in the tenant, a forged cookie, then a device that left: the password prompt and the payroll refusal', async ({ page, browser }) => {
   stack = await startStack({ flow: 'oobe', https: true });
   await joinInOobeAndLogOn(page, stack, ADELE);
   const deviceId = (stack.bridgeStatus() as any).device.device_id;
@@ -196,9 +206,24 @@ test('a device disabled in the tenant, then one that left, gets the password pro
   await expect(tab.locator('#error_code')).toHaveText('Error code: 53000');
   expect(readFileSync(join(s.dir, 'emulator.log'), 'utf8')).toMatch(/PRT cookie ignored.*disabled|disabled.*PRT cookie ignored/);
 
-  // Enabled again, then the device leaves the organization: the broker has no account, the
-  // extension stops sending a cookie, and the app asks for a password again.
+  // Enabled again. A forged cookie (a browser that makes one up, signed with no key of the
+  // device) is refused the same way: the password prompt, and the reason in the log.
   expect((await fetch(`${s.localUrl}/_emulator/devices/${deviceId}/enable`, { method: 'POST' })).status).toBe(204);
+  const ignoredCookies = () => readFileSync(join(s.dir, 'emulator.log'), 'utf8').split('\n')
+    .filter((line) => line.includes('PRT cookie ignored')).length;
+  const ignoredBefore = ignoredCookies();
+  const forger = await browser.newContext();
+  // Sent as the extension sends it: on the requests to the authority's authorize endpoint.
+  await forger.route((url) => url.pathname.endsWith('/oauth2/v2.0/authorize'), (route) =>
+    route.continue({ headers: { ...route.request().headers(), 'x-ms-refreshtokencredential': forgedCookie() } }));
+  const forged = await forger.newPage();
+  await forged.goto(spa.url('payroll', `${s.authority}/contoso.com`));
+  await expect(forged.locator('input[name="passwd"]')).toBeVisible({ timeout: 30_000 });
+  await forger.close();
+  expect(ignoredCookies(), 'the forgery was seen and ignored').toBeGreaterThan(ignoredBefore);
+
+  // Then the device leaves the organization: the broker has no account, the
+  // extension stops sending a cookie, and the app asks for a password again.
   await s.stopBridgeFor(() => execFileSync(join(BIN, 'host-bridge'), [
     'leave', '--state-dir', s.stateDir, '--ca-file', s.caFile,
   ], { stdio: ['ignore', 'ignore', 'pipe'] }));
