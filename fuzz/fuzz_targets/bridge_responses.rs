@@ -20,6 +20,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = mdm::parse_provisioning_doc(&doc);
     }
     if let Ok(assertion) = cxh_wire::wstrust_response::assertion_of(xml) {
-        assert!(xml.contains(&assertion), "the assertion is taken byte for byte");
+        assert!(
+            xml.contains(&assertion),
+            "the assertion is taken byte for byte"
+        );
     }
 });
