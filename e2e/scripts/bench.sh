@@ -32,7 +32,7 @@ start_stack "$ROOT/e2e/.state/bench"
 timings="$STACK_DIR/timings.txt"; : > "$timings"
 for i in $(seq 1 "$RUNS"); do
   printf '    run %d/%d\n' "$i" "$RUNS"
-  echo "Correct-Horse-42" | RUST_LOG=warn "$ROOT/target/debug/host-bridge" join --authority "$AUTHORITY" \
+  echo "Correct-Horse-42" | RUST_LOG=warn "$ROOT/target/debug/host-bridge" join --authority "$AUTHORITY" --ca-file "$CA_FILE" \
     --username adele.vance@contoso.com --password-stdin --state-dir "$STACK_DIR/run-$i" \
     --device-name "BENCH-$i" --key-protection tpm --tpm-tcti "$TPM_TCTI" --timings | grep '^timing ' >> "$timings"
 done
