@@ -5,6 +5,10 @@
 //! again after the next start of the bridge (`serve`, which recovers), `status --json`, the
 //! machine store and the tenant's device list must agree; then the next join must work.
 //!
+//! The emulator is killed too (SIGKILL, its own process), in the middle of the registration
+//! request: before DRS stored the device and after. After it restarts on the same database,
+//! the same three must agree, and the next join must work.
+//!
 //! Software keys, one emulator and one temp dir per test: the cases run in parallel.
 
 mod support;
@@ -16,19 +20,53 @@ use std::time::{Duration, Instant};
 
 use host_bridge::pause::{PAUSE_AT_ENV, PAUSE_MARKER_ENV};
 use support::emulator::{Emulator, ADELE, ADELE_PASSWORD};
+use support::emulator_process::EmulatorProcess;
 use support::entries;
 
 const DEVICE_NAME: &str = "DESKTOP-FAULTS";
+
+/// The tenant side of a case: the in-process emulator, or the emulator as its own process.
+trait Tenant: Sync {
+    fn base(&self) -> &str;
+    /// The tenant's devices named like ours: (device id, enabled).
+    fn our_devices(&self) -> Vec<(String, bool)>;
+}
+
+fn ours(devices: Vec<tenant_emulator::db::Device>) -> Vec<(String, bool)> {
+    devices
+        .into_iter()
+        .filter(|d| d.display_name == DEVICE_NAME)
+        .map(|d| (d.device_id, d.enabled))
+        .collect()
+}
+
+impl Tenant for Emulator {
+    fn base(&self) -> &str {
+        &self.base
+    }
+    fn our_devices(&self) -> Vec<(String, bool)> {
+        ours(tenant_emulator::db::devices(&self.state.db()).unwrap())
+    }
+}
+
+impl Tenant for EmulatorProcess {
+    fn base(&self) -> &str {
+        &self.base
+    }
+    fn our_devices(&self) -> Vec<(String, bool)> {
+        ours(self.devices())
+    }
+}
 
 fn bridge() -> Command {
     Command::new(env!("CARGO_BIN_EXE_host-bridge"))
 }
 
 /// `host-bridge join` (software keys), paused at `pause_at` if given.
-fn join_process(emulator: &Emulator, ca: &Path, dir: &Path, pause_at: Option<&str>) -> Child {
+fn join_process(emulator: &impl Tenant, ca: &Path, dir: &Path, pause_at: Option<&str>) -> Child {
     let mut command = bridge();
     command
-        .args(["join", "--authority", &emulator.base, "--username", ADELE])
+        .args(["join", "--authority", emulator.base(), "--username", ADELE])
         .args(["--password-stdin", "--key-protection", "software"])
         .args(["--device-name", DEVICE_NAME])
         .arg("--state-dir")
@@ -48,7 +86,7 @@ fn join_process(emulator: &Emulator, ca: &Path, dir: &Path, pause_at: Option<&st
 }
 
 /// Run a join to its end; returns (success, stdout).
-async fn join_to_the_end(emulator: &Emulator, ca: &Path, dir: &Path) -> (bool, String) {
+async fn join_to_the_end(emulator: &impl Tenant, ca: &Path, dir: &Path) -> (bool, String) {
     let child = join_process(emulator, ca, dir, None);
     let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
@@ -71,7 +109,7 @@ async fn wait_for(path: &Path) {
 }
 
 /// Kill the join with SIGKILL once it has paused at `point`.
-async fn kill_at(emulator: &Emulator, ca: &Path, dir: &Path, point: &str) {
+async fn kill_at(emulator: &impl Tenant, ca: &Path, dir: &Path, point: &str) {
     let mut child = join_process(emulator, ca, dir, Some(point));
     wait_for(&dir.join("paused")).await;
     assert_eq!(std::fs::read_to_string(dir.join("paused")).unwrap(), point);
@@ -81,11 +119,11 @@ async fn kill_at(emulator: &Emulator, ca: &Path, dir: &Path, point: &str) {
 }
 
 /// The next start of the bridge: `serve` until it is ready (recovery has run), then SIGTERM.
-async fn restart(emulator: &Emulator, ca: Option<&Path>, dir: &Path) {
+async fn restart(emulator: &impl Tenant, ca: Option<&Path>, dir: &Path) {
     let ready = dir.join("ready.json");
     let mut command = bridge();
     command
-        .args(["serve", "--authority", &emulator.base])
+        .args(["serve", "--authority", emulator.base()])
         .args(["--allowed-origin", "http://127.0.0.1:9"])
         .args(["--key-protection", "software"])
         .arg("--state-dir")
@@ -129,7 +167,7 @@ impl View {
     }
 }
 
-async fn observe(emulator: &Emulator, ca: &Path, dir: &Path) -> View {
+async fn observe(emulator: &impl Tenant, ca: &Path, dir: &Path) -> View {
     let state = dir.join("state");
     let ca = ca.to_path_buf();
     let output = tokio::task::spawn_blocking(move || {
@@ -145,12 +183,7 @@ async fn observe(emulator: &Emulator, ca: &Path, dir: &Path) -> View {
     .unwrap();
     assert!(output.status.success(), "{output:?}");
     let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let tenant = tenant_emulator::db::devices(&emulator.state.db())
-        .unwrap()
-        .into_iter()
-        .filter(|d| d.display_name == DEVICE_NAME)
-        .map(|d| (d.device_id, d.enabled))
-        .collect();
+    let tenant = emulator.our_devices();
     View {
         status,
         store: entries(&dir.join("state")),
@@ -191,7 +224,7 @@ fn assert_not_joined(view: &View, in_tenant: usize, journal: bool, killed: bool)
 }
 
 /// The next join works (after leaving, if the device is joined).
-async fn next_join_works(emulator: &Emulator, ca: &Path, dir: &Path, orphans: usize) {
+async fn next_join_works(emulator: &impl Tenant, ca: &Path, dir: &Path, orphans: usize) {
     let before = observe(emulator, ca, dir).await;
     if before.joined_device().is_some() {
         let output = bridge()
@@ -353,4 +386,56 @@ async fn an_answer_that_cannot_be_committed_is_undone_at_drs_and_kept_until_then
     restart(&emulator, Some(&ca), dir.path()).await;
     assert!(observe(&emulator, &ca, dir.path()).await.tenant.is_empty());
     assert_eq!(entries(&state), vec!["join".to_string()]);
+}
+
+/// The emulator killed in the middle of the registration request, before DRS stored the
+/// device (`in_tenant` 0) or after (1, the answer never sent): the join fails with the network
+/// error and its journal kept (the device may exist: the bridge cannot know), no half device
+/// is in the tenant's database, and once the emulator is back on the same database, the next
+/// start of the bridge and the next join agree with it.
+async fn emulator_killed_at(point: &str, in_tenant: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut emulator = EmulatorProcess::start(dir.path(), Some(point));
+    let ca = emulator.ca_file.clone();
+    let join = join_process(&emulator, &ca, dir.path(), None);
+    assert_eq!(emulator.wait_until_paused(), point);
+    emulator.kill();
+    let output = tokio::task::spawn_blocking(move || join.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "the join cannot have succeeded: {said}"
+    );
+    assert!(
+        said.contains(emulator.base()),
+        "the error names the host: {said}"
+    );
+
+    emulator.restart();
+    let view = observe(&emulator, &ca, dir.path()).await;
+    assert_not_joined(&view, in_tenant, true, false);
+    assert_eq!(
+        view.status["pending_registration"]["device_name"],
+        DEVICE_NAME
+    );
+    restart(&emulator, Some(&ca), dir.path()).await;
+    assert_not_joined(
+        &observe(&emulator, &ca, dir.path()).await,
+        in_tenant,
+        true,
+        false,
+    );
+    next_join_works(&emulator, &ca, dir.path(), in_tenant).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_killed_before_drs_stored_the_device() {
+    emulator_killed_at(tenant_emulator::pause::POINTS[0], 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_killed_after_drs_stored_the_device_before_it_answered() {
+    emulator_killed_at(tenant_emulator::pause::POINTS[1], 1).await;
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod federation;
 pub mod keys;
 pub mod make_credential;
+pub mod pause;
 pub mod pkce;
 pub mod pop;
 pub mod routes;

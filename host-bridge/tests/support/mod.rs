@@ -14,6 +14,7 @@
 pub mod broker;
 pub mod dbus;
 pub mod emulator;
+pub mod emulator_process;
 pub mod prt;
 pub mod swtpm;
 

@@ -333,10 +333,12 @@ async fn register(
         attestation,
         ..device
     };
+    crate::pause::point(crate::pause::POINTS[0]).await;
     if !db::insert_device_within_quota(&mut state.db(), &device, quota)? {
         return Err(DrsServiceError::QuotaExceeded(quota));
     }
     tracing::info!(device_id = %device.device_id, owner = %caller.user.upn, "device registered");
+    crate::pause::point(crate::pause::POINTS[1]).await;
     Ok(Json(registration_response(&device, &caller.user, &request)))
 }
 
