@@ -26,6 +26,15 @@ pub const POINTS: [&str; 8] = [
     "committed",
 ];
 
+/// The pause points of the MDM enrollment after a join, in order (see [`crate::mdm`]).
+pub const MDM_POINTS: [&str; 4] = [
+    "mdm_discovering",
+    "mdm_enrolling",
+    // The enrollment service answered (the tenant records the enrollment); nothing saved yet.
+    "mdm_enrolled",
+    "mdm_installing_policy",
+];
+
 pub const PAUSE_AT_ENV: &str = "CXH_BRIDGE_PAUSE_AT";
 pub const PAUSE_MARKER_ENV: &str = "CXH_BRIDGE_PAUSE_MARKER";
 pub const PAUSE_MS_ENV: &str = "CXH_BRIDGE_PAUSE_MS";

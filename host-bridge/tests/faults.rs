@@ -19,7 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use host_bridge::pause::{PAUSE_AT_ENV, PAUSE_MARKER_ENV};
-use support::emulator::{Emulator, ADELE, ADELE_PASSWORD};
+use support::emulator::{Emulator, ADELE, ADELE_PASSWORD, CONTOSO as CONTOSO_TENANT};
 use support::emulator_process::EmulatorProcess;
 use support::entries;
 
@@ -438,4 +438,183 @@ async fn emulator_killed_before_drs_stored_the_device() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emulator_killed_after_drs_stored_the_device_before_it_answered() {
     emulator_killed_at(tenant_emulator::pause::POINTS[1], 1).await;
+}
+
+const NESTOR: &str = "nestor.wilke@contoso.com";
+const NESTOR_PASSWORD: &str = "Nestor-Pass-9";
+
+/// `host-bridge <args>` with Nestor's password on stdin, paused at `pause_at` if given.
+fn as_nestor(args: &[&str], dir: &Path, pause_at: Option<&str>) -> Child {
+    let mut command = bridge();
+    command
+        .args(args)
+        .args(["--username", NESTOR, "--password-stdin"])
+        .args(["--key-protection", "software"])
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .env(PAUSE_MARKER_ENV, dir.join("paused"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(point) = pause_at {
+        command.env(PAUSE_AT_ENV, point);
+    }
+    let mut child = command.spawn().unwrap();
+    writeln!(child.stdin.take().unwrap(), "{NESTOR_PASSWORD}").unwrap();
+    child
+}
+
+fn run_to_the_end(child: Child) -> String {
+    let output = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{said}");
+    said
+}
+
+/// The management certificate thumbprint the tenant's MDM recorded for the device.
+fn tenant_mdm_thumbprint(emulator: &Emulator, device_id: &str) -> Option<String> {
+    emulator
+        .state
+        .db()
+        .query_row(
+            "SELECT thumbprint FROM mdm_enrollments WHERE device_id = lower(?1)",
+            [device_id],
+            |row| row.get(0),
+        )
+        .ok()
+}
+
+/// `mdm-enroll` (Nestor, in Contoso's MDM scope, on a device joined as in OOBE, with the
+/// OpaqueBlob of his accepted terms that a failed OOBE enrollment leaves pending) killed at an
+/// MDM phase: the device stays joined and
+/// says the enrollment is pending (how to finish it) whether or not the MDM recorded it
+/// (`tenant_enrolled`: killed after the service answered); the retry then enrolls, and the
+/// device and the tenant name the same management certificate.
+async fn mdm_killed_at(point: &str, tenant_enrolled: bool) {
+    let Case { emulator, ca, dir } = case().await;
+    let ca_arg = ca.to_str().unwrap();
+    let base = emulator.base.clone();
+    let joining = as_nestor(
+        &[
+            "join",
+            "--authority",
+            &base,
+            "--ca-file",
+            ca_arg,
+            "--device-name",
+            DEVICE_NAME,
+        ],
+        dir.path(),
+        None,
+    );
+    tokio::task::spawn_blocking(move || run_to_the_end(joining))
+        .await
+        .unwrap();
+    let view = observe(&emulator, &ca, dir.path()).await;
+    let device = view.joined_device().expect("joined");
+    // A scripted join's password-grant token names no MDM; an OOBE join's id_token does
+    // (mdm_enrollment_url): make this join look like one.
+    let info_path = dir.path().join("state/join/join-info.json");
+    let mut info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&info_path).unwrap()).unwrap();
+    info["token_claims"]["mdm_enrollment_url"] =
+        format!("{base}/EnrollmentServer/Discovery.svc").into();
+    std::fs::write(&info_path, serde_json::to_vec(&info).unwrap()).unwrap();
+    let store = host_bridge::store::MachineStore::at(dir.path().join("state"));
+    let info = store.load_join_info().unwrap().unwrap();
+    let blob = "terms-accepted-blob";
+    tenant_emulator::routes::mdm::store::insert_blob(
+        &emulator.state.db(),
+        blob,
+        CONTOSO_TENANT,
+        &info.user.object_id,
+        tenant_emulator::tokens::now(),
+    )
+    .unwrap();
+    host_bridge::mdm::store::save_pending(
+        &store,
+        &host_bridge::mdm::store::PendingEnrollment {
+            enrollment_url: host_bridge::mdm::enrollment_url(&info.token_claims).unwrap(),
+            opaque_blob: Some(blob.into()),
+            reason: "the OOBE enrollment failed".into(),
+        },
+    )
+    .unwrap();
+
+    let mut enrolling = as_nestor(
+        &["mdm-enroll", "--ca-file", ca_arg],
+        dir.path(),
+        Some(point),
+    );
+    wait_for(&dir.path().join("paused")).await;
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("paused")).unwrap(),
+        point
+    );
+    enrolling.kill().unwrap();
+    enrolling.wait().unwrap();
+    std::fs::remove_file(dir.path().join("paused")).unwrap();
+
+    let view = observe(&emulator, &ca, dir.path()).await;
+    assert_eq!(
+        view.joined_device().as_deref(),
+        Some(device.as_str()),
+        "{view:?}"
+    );
+    assert_eq!(view.status["mdm"]["enrolled"], false, "{view:?}");
+    let reason = view.status["mdm"]["pending_reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        reason.contains("mdm-enroll"),
+        "status says how to finish: {view:?}"
+    );
+    assert_eq!(
+        tenant_mdm_thumbprint(&emulator, &device).is_some(),
+        tenant_enrolled,
+        "{view:?}"
+    );
+
+    let retry = as_nestor(&["mdm-enroll", "--ca-file", ca_arg], dir.path(), None);
+    let said = tokio::task::spawn_blocking(move || run_to_the_end(retry))
+        .await
+        .unwrap();
+    assert!(said.contains("enrolled"), "{said}");
+    let view = observe(&emulator, &ca, dir.path()).await;
+    assert_eq!(view.status["mdm"]["enrolled"], true, "{view:?}");
+    assert!(
+        view.status["mdm"].get("pending_reason").is_none(),
+        "{view:?}"
+    );
+    assert_eq!(
+        view.status["mdm"]["thumbprint"]
+            .as_str()
+            .map(str::to_ascii_uppercase),
+        tenant_mdm_thumbprint(&emulator, &device).map(|t| t.to_ascii_uppercase()),
+        "the device and the tenant name the same management certificate"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mdm_killed_discovering() {
+    mdm_killed_at(host_bridge::pause::MDM_POINTS[0], false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mdm_killed_enrolling() {
+    mdm_killed_at(host_bridge::pause::MDM_POINTS[1], false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mdm_killed_after_the_service_enrolled_the_device() {
+    mdm_killed_at(host_bridge::pause::MDM_POINTS[2], true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mdm_killed_installing_the_policy() {
+    mdm_killed_at(host_bridge::pause::MDM_POINTS[3], true).await;
 }

@@ -115,7 +115,13 @@ pub fn resource_of(enrollment_url: &str) -> Result<String, MdmError> {
     Ok(format!("{}/", url.origin().ascii_serialization()))
 }
 
-/// Run the three MDM phases for a committed join; on failure remember what a retry needs.
+/// Why a pending enrollment is pending while its phases run: what status shows if the process
+/// dies before it ends (a crash, a kill), so the user knows to run `mdm-enroll`.
+const INTERRUPTED: &str =
+    "the MDM enrollment was interrupted before it finished: run `host-bridge mdm-enroll` to finish it";
+
+/// Run the three MDM phases for a committed join. What a retry needs is written first (so a
+/// killed enrollment leaves it too), replaced by the error on failure and removed on success.
 pub async fn enroll(
     ctx: &JoinContext,
     info: &JoinInfo,
@@ -125,14 +131,17 @@ pub async fn enroll(
 ) -> Result<store::EnrollmentInfo, MdmError> {
     let url = enrollment_url(&info.token_claims)
         .ok_or_else(|| MdmError::NoGrant("the join's token names no MDM".into()))?;
+    let pending = |reason: String| store::PendingEnrollment {
+        enrollment_url: url.clone(),
+        opaque_blob: opaque_blob.map(str::to_string),
+        reason,
+    };
+    if let Err(e) = store::save_pending(&ctx.store, &pending(INTERRUPTED.to_string())) {
+        tracing::warn!(error = %e, "could not remember the enrollment for a retry");
+    }
     let outcome = run_phases(ctx, info, &url, source, opaque_blob, progress).await;
     if let Err(error) = &outcome {
-        let pending = store::PendingEnrollment {
-            enrollment_url: url.clone(),
-            opaque_blob: opaque_blob.map(str::to_string),
-            reason: error.to_string(),
-        };
-        if let Err(e) = store::save_pending(&ctx.store, &pending) {
+        if let Err(e) = store::save_pending(&ctx.store, &pending(error.to_string())) {
             tracing::warn!(error = %e, "could not remember the failed enrollment for a retry");
         }
     }
@@ -147,7 +156,9 @@ async fn run_phases(
     opaque_blob: Option<&str>,
     progress: &mut Progress<'_>,
 ) -> Result<store::EnrollmentInfo, MdmError> {
+    use crate::pause::{point, MDM_POINTS};
     progress(JoinPhase::MdmDiscovering, PhaseState::Started);
+    point(MDM_POINTS[0]).await;
     let token = access_token(ctx, info, url, source).await?;
     let facts = soap::DeviceFacts {
         upn: &info.user.upn,
@@ -159,6 +170,7 @@ async fn run_phases(
     progress(JoinPhase::MdmDiscovering, PhaseState::Completed);
 
     progress(JoinPhase::MdmEnrolling, PhaseState::Started);
+    point(MDM_POINTS[1]).await;
     let policy_xml =
         soap::get_policies_request(&new_id(), &discovered.policy_service_url, token.expose());
     let policy = soap::parse_get_policies_response(
@@ -179,9 +191,11 @@ async fn run_phases(
     );
     let answer = post_soap(&ctx.http, &discovered.enrollment_service_url, rst).await?;
     let doc_xml = soap::parse_enroll_response(&answer)?;
+    point(MDM_POINTS[2]).await;
     progress(JoinPhase::MdmEnrolling, PhaseState::Completed);
 
     progress(JoinPhase::MdmInstallingPolicy, PhaseState::Started);
+    point(MDM_POINTS[3]).await;
     let doc = soap::parse_provisioning_doc(&doc_xml)?;
     let (thumbprint, not_after_unix) =
         check_management_certificate(&doc, key.public_key(), &info.device_id)?;

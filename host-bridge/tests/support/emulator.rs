@@ -90,7 +90,12 @@ impl Emulator {
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e/tenants/contoso.toml"),
         )
         .unwrap();
-        let config = Config::new(&base).with_tpm_roots(tpm_roots);
+        // Contoso's MDM on the authority's origin, as the emulator serves it without an MDM
+        // listener of its own.
+        let config = Config::new(&base)
+            .with_tpm_roots(tpm_roots)
+            .with_extra_clients(&tenants.clients)
+            .with_mdm(None, &tenants);
         let state = AppState::open(&dir.path().join("emulator.sqlite"), &tenants, config).unwrap();
         let (tls, ca_file) =
             tenant_emulator::tls::server_config(&state, &dir.path().join("tls")).unwrap();

@@ -445,7 +445,7 @@ fn check_enrollment_context(
         .context_item("EnrollmentData")
         .filter(|b| !b.is_empty());
     match blob {
-        Some(blob) => check_blob(state, caller, blob)?,
+        Some(blob) => check_blob(state, caller, &device_id.to_string(), blob)?,
         None if needs_terms => return Err(MdmError::TermsNotAccepted),
         None => {}
     }
@@ -455,17 +455,26 @@ fn check_enrollment_context(
     })
 }
 
-/// The OpaqueBlob must be this MDM's, issued to the caller, unspent and unexpired.
-fn check_blob(state: &AppState, caller: &Caller, blob: &str) -> Result<(), MdmError> {
-    let found = store::blob_state(
-        &state.db(),
-        blob,
-        &caller.tenant.id,
-        &caller.user.object_id,
-        tokens::now(),
-    )?;
+/// The OpaqueBlob must be this MDM's, issued to the caller, unexpired, and unspent (or spent
+/// by this device: a retry whose answer was lost).
+fn check_blob(
+    state: &AppState,
+    caller: &Caller,
+    device_id: &str,
+    blob: &str,
+) -> Result<(), MdmError> {
+    let holder = store::BlobHolder {
+        tenant_id: &caller.tenant.id,
+        user_object_id: &caller.user.object_id,
+        device_id,
+    };
+    let found = store::blob_state(&state.db(), blob, &holder, tokens::now())?;
     match found {
         store::BlobState::Valid => Ok(()),
+        store::BlobState::RetryBySpender => {
+            tracing::info!(%device_id, "mdm: the device that spent this blob enrolls again (a retry)");
+            Ok(())
+        }
         store::BlobState::Unknown => Err(MdmError::ForgedBlob),
         store::BlobState::Used => Err(MdmError::BlobUsed),
         store::BlobState::Expired => Err(MdmError::BlobExpired),
@@ -627,7 +636,7 @@ mod tests {
     }
 
     #[test]
-    fn an_opaque_blob_is_refused_after_a_successful_enrollment() {
+    fn an_opaque_blob_is_refused_to_another_device_after_a_successful_enrollment() {
         let f = fixture();
         let nestor = caller(&f.state, NESTOR);
         let device = register(&f.state, &nestor);
@@ -636,11 +645,13 @@ mod tests {
         // A failed attempt (here: stopped before issuance) does not spend the blob.
         assert!(check_enrollment_context(&f.state, &nestor, &request).is_ok());
         assert!(enroll_with(&f.state, &nestor, &request).is_ok());
-        assert!(matches!(
-            enroll_with(&f.state, &nestor, &request),
-            Err(MdmError::BlobUsed)
-        ));
-        // Another device of the same user cannot reuse it either.
+        let first = store::enrollment_id(&f.state.db(), &device).unwrap();
+        // The device that spent it may enroll again with it (its answer may never have
+        // arrived): the enrollment is replaced, not added.
+        assert!(enroll_with(&f.state, &nestor, &request).is_ok());
+        let second = store::enrollment_id(&f.state.db(), &device).unwrap();
+        assert!(second.is_some() && second != first);
+        // Another device of the same user cannot reuse it.
         let other = register(&f.state, &nestor);
         assert!(matches!(
             enroll_with(&f.state, &nestor, &enroll_request(&other, Some(&blob))),

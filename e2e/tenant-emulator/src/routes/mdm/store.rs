@@ -2,7 +2,10 @@
 //!
 //! An OpaqueBlob (issued when the terms are accepted) is redeemable by the user it was issued
 //! to for [`BLOB_LIFETIME_SECS`], and is spent by the first SUCCESSFUL enrollment, in the same
-//! transaction that records it; a failed enrollment leaves it for a retry.
+//! transaction that records it; a failed enrollment leaves it for a retry. The device that
+//! spent it may redeem it again within its lifetime (its enrollment is then replaced): that is
+//! the retry of an enrollment whose answer never reached the device (a crash, a lost
+//! connection), which would otherwise need the terms accepted anew. No other device may.
 //!
 //! Kept apart from `db.rs` (the directory and DRS): created with `IF NOT EXISTS` at start.
 
@@ -23,7 +26,8 @@ CREATE TABLE IF NOT EXISTS mdm_opaque_blobs (
     tenant_id TEXT NOT NULL,
     user_object_id TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    used INTEGER NOT NULL DEFAULT 0
+    used INTEGER NOT NULL DEFAULT 0,
+    spent_by TEXT
 );
 CREATE TABLE IF NOT EXISTS mdm_enrollments (
     device_id TEXT PRIMARY KEY,
@@ -40,6 +44,13 @@ pub const BLOB_LIFETIME_SECS: i64 = 24 * 60 * 60;
 
 pub fn init(conn: &Connection) -> Result<(), InternalError> {
     conn.execute_batch(SCHEMA)?;
+    // A database from before retries by the spending device lacks `spent_by`.
+    let has: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('mdm_opaque_blobs') WHERE name = 'spent_by'")?
+        .exists([])?;
+    if !has {
+        conn.execute_batch("ALTER TABLE mdm_opaque_blobs ADD COLUMN spent_by TEXT")?;
+    }
     Ok(())
 }
 
@@ -111,34 +122,47 @@ pub enum BlobState {
     Valid,
     /// Not issued by this MDM, or to someone else.
     Unknown,
-    /// Spent by a completed enrollment.
+    /// Spent by a completed enrollment of another device.
     Used,
+    /// Spent by this very device, within its lifetime: the retry of an enrollment whose answer
+    /// the device never got.
+    RetryBySpender,
     /// Older than [`BLOB_LIFETIME_SECS`].
     Expired,
 }
 
-/// The state of `blob` for this user of this tenant at `now` (nothing is changed: a blob is
-/// spent only with a successful enrollment, by [`record_enrollment`]).
+/// Who presents a blob: the user it must have been issued to, and the device enrolling.
+pub struct BlobHolder<'a> {
+    pub tenant_id: &'a str,
+    pub user_object_id: &'a str,
+    pub device_id: &'a str,
+}
+
+/// The state of `blob` for `holder` at `now` (nothing is changed: a blob is spent only with a
+/// successful enrollment, by [`record_enrollment`]).
 pub fn blob_state(
     conn: &Connection,
     blob: &str,
-    tenant_id: &str,
-    user_object_id: &str,
+    holder: &BlobHolder<'_>,
     now: i64,
 ) -> Result<BlobState, InternalError> {
-    let row: Option<(i64, bool)> = conn
+    let row: Option<(i64, bool, Option<String>)> = conn
         .query_row(
-            "SELECT created_at, used FROM mdm_opaque_blobs
+            "SELECT created_at, used, spent_by FROM mdm_opaque_blobs
              WHERE blob = ?1 AND lower(tenant_id) = lower(?2) AND lower(user_object_id) = lower(?3)",
-            params![blob, tenant_id, user_object_id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            params![blob, holder.tenant_id, holder.user_object_id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
         .optional()?;
-    Ok(match row {
-        None => BlobState::Unknown,
-        Some((_, true)) => BlobState::Used,
-        Some((created_at, false)) if now > created_at + BLOB_LIFETIME_SECS => BlobState::Expired,
-        Some(_) => BlobState::Valid,
+    let Some((created_at, used, spent_by)) = row else {
+        return Ok(BlobState::Unknown);
+    };
+    let by_this_device = spent_by.is_some_and(|d| d.eq_ignore_ascii_case(holder.device_id));
+    Ok(match (used, by_this_device) {
+        (true, false) => BlobState::Used,
+        _ if now > created_at + BLOB_LIFETIME_SECS => BlobState::Expired,
+        (true, true) => BlobState::RetryBySpender,
+        (false, _) => BlobState::Valid,
     })
 }
 
@@ -155,7 +179,8 @@ pub struct Enrollment {
 /// Record (or replace, on re-enrollment) the device's enrollment and, in the same
 /// transaction, spend the OpaqueBlob it was made with: the blob is single use after a
 /// SUCCESSFUL enrollment (a failed attempt leaves it for a retry until it expires). Returns
-/// `false`, recording nothing, when the blob was spent meanwhile (a concurrent enrollment).
+/// `false`, recording nothing, when the blob was spent meanwhile by another device (a
+/// concurrent enrollment).
 pub fn record_enrollment(
     conn: &mut Connection,
     e: &Enrollment,
@@ -164,10 +189,10 @@ pub fn record_enrollment(
     let tx = conn.transaction()?;
     if let Some(blob) = blob {
         let spent = tx.execute(
-            "UPDATE mdm_opaque_blobs SET used = 1
-             WHERE blob = ?1 AND used = 0
+            "UPDATE mdm_opaque_blobs SET used = 1, spent_by = lower(?4)
+             WHERE blob = ?1 AND (used = 0 OR spent_by = lower(?4))
                AND lower(tenant_id) = lower(?2) AND lower(user_object_id) = lower(?3)",
-            params![blob, e.tenant_id, e.user_object_id],
+            params![blob, e.tenant_id, e.user_object_id, e.device_id],
         )?;
         if spent != 1 {
             return Ok(false);
