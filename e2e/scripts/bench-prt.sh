@@ -52,10 +52,10 @@ timings="$STACK_DIR/prt-timings.txt"; : > "$timings"
 step "PRT flows: $RUNS rounds"
 for i in $(seq 1 "$RUNS"); do
   printf '    round %d/%d\n' "$i" "$RUNS"
-  t0=$(ms); echo "Correct-Horse-42" | RUST_LOG=warn "$bin" sign-in --state-dir "$device" --ca-file "$CA_FILE" --username adele.vance@contoso.com --password-stdin >/dev/null; t1=$(ms)
+  t0=$(ms); echo "Correct-Horse-42" | RUST_LOG=warn "$bin" sign-in --state-dir "$device" --username adele.vance@contoso.com --password-stdin >/dev/null; t1=$(ms)
   echo "prt_acquisition $((t1 - t0))" >> "$timings"
   rm -f "$STACK_DIR/broker.ready"
-  RUST_LOG=warn "$bin" broker --state-dir "$device" --ca-file "$CA_FILE" --bus-address "$bus" --ready-file "$STACK_DIR/broker.ready" 2>"$STACK_DIR/broker.log" &
+  RUST_LOG=warn "$bin" broker --state-dir "$device" --bus-address "$bus" --ready-file "$STACK_DIR/broker.ready" 2>"$STACK_DIR/broker.log" &
   BROKER_PID=$!
   wait_for_file "$STACK_DIR/broker.ready" 30 "the broker"
   account="$(call getAccounts '{}' | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["accounts"][0]))')"

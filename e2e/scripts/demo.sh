@@ -23,7 +23,7 @@ note "host bridge:          $WS_URL"
 note "sign in as adele.vance@contoso.com / Correct-Horse-42 (more users in e2e/tenants/contoso.toml)"
 note "keys:                 in swtpm at $TPM_TCTI"
 note "AD FS (Fabrikam):     $(json_field "$STACK_DIR/emulator.ready" sts_urls | tr -d "{}' ") (HTTPS, CA $CA_FILE)"
-note "after the join:       target/debug/host-bridge status --state-dir $STACK_DIR/bridge --ca-file $CA_FILE"
+note "after the join:       target/debug/host-bridge status --state-dir $STACK_DIR/bridge"
 # A Chromium HOME whose NSS database trusts the emulator's CA (and nothing else changed), for
 # the kiosk below or a browser the user starts.
 chromium_home_trusting "$STACK_DIR/chromium-home"

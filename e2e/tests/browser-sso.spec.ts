@@ -41,7 +41,7 @@ test.afterEach(async () => {
 
 /** The joined device with the broker running and Chromium with the extension, ready. */
 async function ssoBrowser(s: Stack): Promise<SsoBrowser> {
-  broker = await startBroker(s.dir, s.stateDir, { caFile: s.caFile });
+  broker = await startBroker(s.dir, s.stateDir);
   sso = await launchWithExtension(s.dir, s.stateDir, broker.busAddress);
   expect(sso.worker.url()).toContain(EXTENSION_ID);
   await expect.poll(async () => (await sso!.state())?.ok, { timeout: 30_000 }).toBe(true);

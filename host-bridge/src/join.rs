@@ -422,6 +422,12 @@ fn planned_join(
             transport_key_attested: attestation.facts.transport_key_attested,
             attestation: attestation.facts.clone(),
         },
+        // Absolute, so a later command run from another directory finds it.
+        ca_file: ctx
+            .config
+            .ca_file
+            .as_deref()
+            .map(|path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())),
     }
 }
 

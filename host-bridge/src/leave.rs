@@ -101,10 +101,10 @@ pub async fn leave_locked(
         .unwrap_or(&info.drs);
     let drs = parse_base_url("DRS URL", drs_text).map_err(config)?;
 
+    let ca_file = info.trusted_ca(options.ca_file.as_deref());
     // 1. The device certificate (TLS client authentication).
     let by_certificate = match device_credentials(store, &info, options.tpm_tcti.as_deref()) {
-        Ok((certificate, key)) => match device_client(options.ca_file.as_deref(), certificate, key)
-        {
+        Ok((certificate, key)) => match device_client(ca_file.as_deref(), certificate, key) {
             Ok(client) => delete_with_certificate(&client, &drs, &info.device_id)
                 .await
                 .map_err(|e| e.to_string()),
@@ -132,7 +132,7 @@ pub async fn leave_locked(
                     options.authority.as_deref().unwrap_or(&info.authority),
                 )
                 .map_err(config)?;
-                let http = build_client(options.ca_file.as_deref())
+                let http = build_client(ca_file.as_deref())
                     .map_err(|e| LeaveError::Config(e.to_string()))?;
                 let outcome = match password_grant(&http, &authority, credentials).await {
                     Ok(token) => unregister(&http, &drs, &info.device_id, Some(&token))

@@ -749,12 +749,8 @@ async fn mdm_enroll(args: MdmEnrollArgs) -> Result<()> {
     if host_bridge::mdm::enrollment_url(&info.token_claims).is_none() {
         bail!("the join's token names no MDM enrollment URL: MDM does not apply to this device");
     }
-    let mut config = base_config(
-        &info.authority,
-        Some(&info.drs),
-        &args.state_dir,
-        args.ca_file,
-    )?;
+    let ca_file = info.trusted_ca(args.ca_file.as_deref());
+    let mut config = base_config(&info.authority, Some(&info.drs), &args.state_dir, ca_file)?;
     config.host.device_name = info.device_name.clone();
     let context = JoinContext {
         http: build_client(config.ca_file.as_deref())?,

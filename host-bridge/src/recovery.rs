@@ -63,6 +63,9 @@ pub struct PlannedJoin {
     pub authority: String,
     pub drs: String,
     pub key: KeyFacts,
+    /// The CA bundle the join trusted (`--ca-file`), made absolute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl PlannedJoin {
@@ -87,6 +90,7 @@ impl PlannedJoin {
             joined_at: time::OffsetDateTime::now_utc()
                 .format(&Rfc3339)
                 .unwrap_or_default(),
+            ca_file: self.ca_file.clone(),
         }
     }
 }

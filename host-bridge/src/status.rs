@@ -280,9 +280,9 @@ pub async fn check_with_tenant(
         return;
     }
     use crate::device_auth::{ask_tenant, device_client, device_credentials, TenantView};
-    let view = match device_credentials(store, &info, tcti)
-        .and_then(|(certificate, key)| device_client(ca_file, certificate, key))
-    {
+    let view = match device_credentials(store, &info, tcti).and_then(|(certificate, key)| {
+        device_client(info.trusted_ca(ca_file).as_deref(), certificate, key)
+    }) {
         Ok(client) => ask_tenant(&client, &drs, &info.device_id).await,
         Err(e) => Err(e),
     };

@@ -170,6 +170,20 @@ pub struct JoinInfo {
     pub key: KeyFacts,
     /// RFC 3339, UTC.
     pub joined_at: String,
+    /// The extra CA bundle (PEM) the join trusted for the tenant (`--ca-file`): the later
+    /// commands that reach the tenant (sign-in, logon, broker, status, leave, mdm-enroll)
+    /// trust it too unless given their own, as the join's TPM TCTI is reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl JoinInfo {
+    /// The CA bundle to trust for this device's tenant: `given`, else the join's.
+    pub fn trusted_ca(&self, given: Option<&Path>) -> Option<PathBuf> {
+        given
+            .map(Path::to_path_buf)
+            .or_else(|| self.ca_file.clone())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -99,3 +99,48 @@ async fn another_devices_certificate_or_none_cannot_delete_and_a_deleted_device_
     assert!(shown.starts_with("FAILED."), "{shown}");
     assert!(emulator.device(&device_a).is_some());
 }
+
+/// The CA the join trusted (`--ca-file`) is recorded with it (join-info `ca_file`, absolute):
+/// `status` and `leave` given no CA of their own reach the tenant with it, and one given
+/// another CA does not fall back to the recorded one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_leave_trust_the_ca_the_join_trusted() {
+    let temp = tempfile::tempdir().unwrap();
+    let (emulator, ca) = Emulator::start_tls(Default::default()).await;
+    let software = provider_for_policy(KeyProtection::Software, "unused").unwrap();
+    let (store, device_id) = join(&emulator, &ca, &temp.path().join("state"), software).await;
+    let info = store.load_join_info().unwrap().unwrap();
+    assert_eq!(
+        info.ca_file.as_deref(),
+        Some(std::path::absolute(&ca).unwrap().as_path())
+    );
+
+    let mut status = collect_at(&store, "unused", None).unwrap();
+    check_with_tenant(&mut status, &store, None, None).await;
+    assert_eq!(status.device.unwrap().device_auth_status, "SUCCESS");
+
+    // Another CA given explicitly is the one used: the emulator's certificate fails there.
+    let (_other, other_ca) = Emulator::start_tls(Default::default()).await;
+    let refused = leave(
+        &store,
+        &LeaveOptions {
+            ca_file: Some(other_ca),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!refused.deleted_in_tenant, "{:?}", refused.lines);
+    assert!(emulator.device(&device_id).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leave_with_no_ca_given_deletes_with_the_joins_ca() {
+    let temp = tempfile::tempdir().unwrap();
+    let (emulator, ca) = Emulator::start_tls(Default::default()).await;
+    let software = provider_for_policy(KeyProtection::Software, "unused").unwrap();
+    let (store, device_id) = join(&emulator, &ca, &temp.path().join("state"), software).await;
+    let report = leave(&store, &LeaveOptions::default()).await.unwrap();
+    assert!(report.deleted_in_tenant, "{:?}", report.lines);
+    assert!(emulator.device(&device_id).is_none());
+}

@@ -52,8 +52,8 @@ impl PrtContext {
             .map(str::to_string)
             .or_else(|| info.key.tpm_tcti.clone());
         let keys = provider_for_name_at(&info.key.provider, tcti.as_deref())?;
-        let http =
-            crate::http::build_client(ca_file).map_err(|e| PrtError::Network(e.to_string()))?;
+        let http = crate::http::build_client(info.trusted_ca(ca_file).as_deref())
+            .map_err(|e| PrtError::Network(e.to_string()))?;
         Ok(PrtContext {
             store,
             info,
