@@ -8,6 +8,7 @@ import { test, expect, Page } from '@playwright/test';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack, Stack } from './support/stack';
+import { joinFederatedInOobe } from './support/broker';
 
 const ADELE = { upn: 'adele.vance@contoso.com', password: 'Correct-Horse-42' };
 const DIEGO = { upn: 'diego.siciliani@fabrikam-corp.com', password: 'Diego-Fed-11' };
@@ -57,15 +58,7 @@ test('a managed OOBE join prepares the automatic sign-in, encrypted', async ({ p
 
 test('a federated OOBE join prepares nothing and says to sign in at the logon screen', async ({ page }) => {
   stack = await startStack({ flow: 'oobe' });
-  await page.goto(stack.launchUrl);
-  await page.getByTestId('btn-work').click();
-  await page.getByTestId('btn-join-entra').click();
-  await page.getByTestId('input-upn').fill(DIEGO.upn);
-  await expect(page.getByTestId('realm-federated')).toBeVisible();
-  await page.getByTestId('btn-next').click();
-  await page.getByTestId('adfs-password').fill(DIEGO.password);
-  await page.getByTestId('adfs-submit').click();
-  await expect(page.getByTestId('page-done')).toBeVisible({ timeout: 60_000 });
+  await joinFederatedInOobe(page, stack, DIEGO);
   await expect(page.getByTestId('done-sign-in-at-logon')).toContainText('sign-in screen');
   await expect(page.getByTestId('done-auto-logon')).toHaveCount(0);
   expect(existsSync(bufferPath())).toBe(false);

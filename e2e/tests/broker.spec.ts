@@ -9,7 +9,7 @@ import { test, expect, Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { BIN, startStack, Stack } from './support/stack';
-import { Broker, jwtClaims, silentRequest, startBroker } from './support/broker';
+import { Broker, joinFederatedInOobe, jwtClaims, silentRequest, startBroker } from './support/broker';
 
 const ADELE = { upn: 'adele.vance@contoso.com', password: 'Correct-Horse-42' };
 const DIEGO = { upn: 'diego.siciliani@fabrikam-corp.com', password: 'Diego-Fed-11' };
@@ -74,13 +74,7 @@ test('managed OOBE join, automatic sign-in, then a silent token over D-Bus from 
 
 test('federated OOBE join at the STS, sign-in through usernamemixed, then a silent token over D-Bus', async ({ page }) => {
   stack = await startStack({ flow: 'oobe' });
-  await startOobe(page);
-  await page.getByTestId('input-upn').fill(DIEGO.upn);
-  await expect(page.getByTestId('realm-federated')).toBeVisible();
-  await page.getByTestId('btn-next').click();
-  await page.getByTestId('adfs-password').fill(DIEGO.password);
-  await page.getByTestId('adfs-submit').click();
-  await expect(page.getByTestId('page-done')).toBeVisible({ timeout: 60_000 });
+  await joinFederatedInOobe(page, stack, DIEGO);
 
   // A federated user signs in at the logon screen: the password goes to the STS, never argv.
   hostBridge(['sign-in', '--state-dir', stack.stateDir, '--ca-file', stack.caFile, '--username', DIEGO.upn,

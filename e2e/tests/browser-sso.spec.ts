@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, startStack, Stack } from './support/stack';
-import { Broker, joinInOobeAndLogOn, jwtClaims, startBroker } from './support/broker';
+import { Broker, joinFederatedInOobe, joinInOobeAndLogOn, jwtClaims, startBroker } from './support/broker';
 import { launchWithExtension, SsoBrowser, EXTENSION_ID } from './support/sso';
 import { SampleSpa, startSampleSpa } from './support/sample-spa';
 
@@ -166,15 +166,7 @@ test('the sample app signs a joined user in silently with msal-browser; the toke
 
 test('a federated user is signed in to the sample app silently too', async ({ page }) => {
   stack = await startStack({ flow: 'oobe', https: true });
-  await page.goto(stack.launchUrl);
-  await page.getByTestId('btn-work').click();
-  await page.getByTestId('btn-join-entra').click();
-  await page.getByTestId('input-upn').fill(DIEGO.upn);
-  await expect(page.getByTestId('realm-federated')).toBeVisible();
-  await page.getByTestId('btn-next').click();
-  await page.getByTestId('adfs-password').fill(DIEGO.password);
-  await page.getByTestId('adfs-submit').click();
-  await expect(page.getByTestId('page-done')).toBeVisible({ timeout: 60_000 });
+  await joinFederatedInOobe(page, stack, DIEGO);
   // The first sign-in at the logon screen gets the PRT at the STS (the password on stdin).
   execFileSync(join(BIN, 'host-bridge'), ['sign-in', '--state-dir', stack.stateDir, '--ca-file', stack.caFile,
     '--username', DIEGO.upn, '--password-stdin'], { input: `${DIEGO.password}\n`, stdio: ['pipe', 'ignore', 'pipe'] });

@@ -62,17 +62,17 @@ fn bridge() -> Command {
     Command::new(env!("CARGO_BIN_EXE_host-bridge"))
 }
 
-/// `host-bridge join` (software keys), paused at `pause_at` if given.
-fn join_process(emulator: &impl Tenant, ca: &Path, dir: &Path, pause_at: Option<&str>) -> Child {
+/// `host-bridge <args>` as `user` (password on stdin, software keys, the case's state dir),
+/// paused at `pause_at` if given.
+fn as_user(user: (&str, &str), args: &[&str], dir: &Path, pause_at: Option<&str>) -> Child {
+    let (username, password) = user;
     let mut command = bridge();
     command
-        .args(["join", "--authority", emulator.base(), "--username", ADELE])
-        .args(["--password-stdin", "--key-protection", "software"])
-        .args(["--device-name", DEVICE_NAME])
+        .args(args)
+        .args(["--username", username, "--password-stdin"])
+        .args(["--key-protection", "software"])
         .arg("--state-dir")
         .arg(dir.join("state"))
-        .arg("--ca-file")
-        .arg(ca)
         .env(PAUSE_MARKER_ENV, dir.join("paused"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -81,8 +81,23 @@ fn join_process(emulator: &impl Tenant, ca: &Path, dir: &Path, pause_at: Option<
         command.env(PAUSE_AT_ENV, point);
     }
     let mut child = command.spawn().unwrap();
-    writeln!(child.stdin.take().unwrap(), "{ADELE_PASSWORD}").unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
     child
+}
+
+/// `host-bridge join` as Adele, paused at `pause_at` if given.
+fn join_process(emulator: &impl Tenant, ca: &Path, dir: &Path, pause_at: Option<&str>) -> Child {
+    let ca = ca.to_str().unwrap();
+    let args = [
+        "join",
+        "--authority",
+        emulator.base(),
+        "--ca-file",
+        ca,
+        "--device-name",
+        DEVICE_NAME,
+    ];
+    as_user((ADELE, ADELE_PASSWORD), &args, dir, pause_at)
 }
 
 /// Run a join to its end; returns (success, stdout).
@@ -443,25 +458,8 @@ async fn emulator_killed_after_drs_stored_the_device_before_it_answered() {
 const NESTOR: &str = "nestor.wilke@contoso.com";
 const NESTOR_PASSWORD: &str = "Nestor-Pass-9";
 
-/// `host-bridge <args>` with Nestor's password on stdin, paused at `pause_at` if given.
 fn as_nestor(args: &[&str], dir: &Path, pause_at: Option<&str>) -> Child {
-    let mut command = bridge();
-    command
-        .args(args)
-        .args(["--username", NESTOR, "--password-stdin"])
-        .args(["--key-protection", "software"])
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .env(PAUSE_MARKER_ENV, dir.join("paused"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(point) = pause_at {
-        command.env(PAUSE_AT_ENV, point);
-    }
-    let mut child = command.spawn().unwrap();
-    writeln!(child.stdin.take().unwrap(), "{NESTOR_PASSWORD}").unwrap();
-    child
+    as_user((NESTOR, NESTOR_PASSWORD), args, dir, pause_at)
 }
 
 fn run_to_the_end(child: Child) -> String {

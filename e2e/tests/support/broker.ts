@@ -126,3 +126,17 @@ export async function joinInOobeAndLogOn(page: Page, stack: Stack, user: { upn: 
   // No --ca-file: the CA the join trusted (the emulator's, for an HTTPS stack) is recorded with it.
   execFileSync(join(BIN, 'host-bridge'), ['logon', '--state-dir', stack.stateDir]);
 }
+
+/** A federated user joins in OOBE: work account, Entra join, the realm says federated, the
+ * password at the emulated AD FS, the done page. */
+export async function joinFederatedInOobe(page: Page, stack: Stack, user: { upn: string; password: string }) {
+  await page.goto(stack.launchUrl);
+  await page.getByTestId('btn-work').click();
+  await page.getByTestId('btn-join-entra').click();
+  await page.getByTestId('input-upn').fill(user.upn);
+  await expect(page.getByTestId('realm-federated')).toBeVisible();
+  await page.getByTestId('btn-next').click();
+  await page.getByTestId('adfs-password').fill(user.password);
+  await page.getByTestId('adfs-submit').click();
+  await expect(page.getByTestId('page-done')).toBeVisible({ timeout: 60_000 });
+}

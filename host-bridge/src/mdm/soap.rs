@@ -118,14 +118,8 @@ pub fn enroll_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cxh_wire::xml::text_of;
     use roxmltree::Document;
-
-    fn text_of(root: roxmltree::Node<'_, '_>, ns: &str, name: &str) -> Option<String> {
-        root.descendants()
-            .find(|n| n.tag_name().name() == name && n.tag_name().namespace() == Some(ns))
-            .and_then(|n| n.text())
-            .map(|t| t.trim().to_string())
-    }
 
     fn device() -> DeviceFacts<'static> {
         DeviceFacts {

@@ -33,6 +33,8 @@ pub mod registration;
 pub mod transport_key;
 #[cfg(feature = "xml")]
 pub mod wstrust_response;
+#[cfg(feature = "xml")]
+pub mod xml;
 
 /// Deserialize a value the real clients send either as a JSON bool or as a string
 /// ("true"/"True"/"false"); MS-DVRE clients differ here and a server must take both.

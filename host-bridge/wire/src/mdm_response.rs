@@ -5,6 +5,7 @@
 //! (`host-bridge/src/mdm/soap.rs`).
 
 use crate::mdm::*;
+use crate::xml::{find, text_of};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use roxmltree::{Document, Node};
@@ -23,19 +24,6 @@ pub enum SoapError {
 
 fn parse(xml: &str) -> Result<Document<'_>, SoapError> {
     Document::parse(xml).map_err(|e| SoapError::Xml(e.to_string()))
-}
-
-fn find<'a, 'i>(root: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
-    root.descendants().find(|n| {
-        n.is_element() && n.tag_name().name() == name && n.tag_name().namespace() == Some(ns)
-    })
-}
-
-fn text_of(root: Node<'_, '_>, ns: &str, name: &str) -> Option<String> {
-    find(root, ns, name)
-        .and_then(|n| n.text())
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
 }
 
 /// A SOAP fault in the answer, as an error.

@@ -4,7 +4,8 @@
 //! fuzzed (`fuzz/fuzz_targets/bridge_responses.rs`). The host bridge builds the request
 //! (`host-bridge/src/prt/wstrust.rs`).
 
-use roxmltree::{Document, Node};
+use crate::xml::find;
+use roxmltree::Document;
 
 pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
 pub const WST13_NS: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512";
@@ -22,25 +23,17 @@ pub enum RstrError {
     NoAssertion,
 }
 
-fn is(node: &Node<'_, '_>, ns: &str, name: &str) -> bool {
-    node.is_element() && node.tag_name().name() == name && node.tag_name().namespace() == Some(ns)
-}
-
 /// The assertion inside the RSTR, byte for byte; a SOAP fault's reason otherwise.
 pub fn assertion_of(rstr: &str) -> Result<String, RstrError> {
     let doc = Document::parse(rstr).map_err(|e| RstrError::NotXml(e.to_string()))?;
-    if let Some(fault) = doc.descendants().find(|n| is(n, SOAP12_NS, "Fault")) {
-        let reason = fault
-            .descendants()
-            .find(|n| is(n, SOAP12_NS, "Text"))
+    if let Some(fault) = find(doc.root(), SOAP12_NS, "Fault") {
+        let reason = find(fault, SOAP12_NS, "Text")
             .and_then(|n| n.text())
             .unwrap_or("a SOAP fault");
         return Err(RstrError::Fault(reason.to_string()));
     }
-    let requested = doc
-        .descendants()
-        .find(|n| is(n, WST13_NS, "RequestedSecurityToken"))
-        .ok_or(RstrError::NoRequestedToken)?;
+    let requested =
+        find(doc.root(), WST13_NS, "RequestedSecurityToken").ok_or(RstrError::NoRequestedToken)?;
     let assertion = requested
         .children()
         .find(|n| n.is_element() && n.tag_name().name() == "Assertion")

@@ -4,6 +4,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use cxh_wire::mdm::*;
+use cxh_wire::xml::{find, text_of};
 use roxmltree::{Document, Node};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -50,19 +51,6 @@ impl EnrollRequest {
 
 fn parse(xml: &str) -> Result<Document<'_>, SoapError> {
     Document::parse(xml).map_err(|e| SoapError::Xml(e.to_string()))
-}
-
-fn find<'a, 'i>(root: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
-    root.descendants().find(|n| {
-        n.is_element() && n.tag_name().name() == name && n.tag_name().namespace() == Some(ns)
-    })
-}
-
-fn text_of(root: Node<'_, '_>, ns: &str, name: &str) -> Option<String> {
-    find(root, ns, name)
-        .and_then(|n| n.text())
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
 }
 
 fn message_id(root: Node<'_, '_>) -> Option<String> {
