@@ -644,6 +644,34 @@ pub fn insert_refresh_token(
     Ok(())
 }
 
+/// A refresh token the token endpoint issued.
+pub struct StoredRefreshToken {
+    pub user_object_id: String,
+    pub client_id: String,
+    pub resource: String,
+    pub created_at: i64,
+}
+
+pub fn refresh_token(
+    conn: &Connection,
+    token: &str,
+) -> Result<Option<StoredRefreshToken>, InternalError> {
+    Ok(conn
+        .query_row(
+            "SELECT user_object_id, client_id, resource, created_at FROM refresh_tokens WHERE token = ?1",
+            params![token],
+            |row| {
+                Ok(StoredRefreshToken {
+                    user_object_id: row.get(0)?,
+                    client_id: row.get(1)?,
+                    resource: row.get(2)?,
+                    created_at: row.get(3)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
 pub fn insert_session(
     conn: &Connection,
     id: &str,

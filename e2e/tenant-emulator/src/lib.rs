@@ -61,6 +61,7 @@ impl AppState {
         let mut conn = db::open(db_path)?;
         db::seed(&mut conn, tenants)?;
         routes::mdm::store::init(&conn)?;
+        routes::bulk::store::init(&conn)?;
         routes::token::store::init(&conn, tenants)?;
         routes::attestation::init(&conn)?;
         federation::seed(&mut conn, tenants)?;

@@ -316,7 +316,12 @@ async fn register(
     let transport_key = csr::verify_transport_key(&request.transport_key)
         .map_err(|e| DrsServiceError::InvalidRequest(e.to_string()))?;
     let attestation = check_attestation(&state, &caller, &request, &transport_key, &public_key)?;
-    let quota = caller.tenant.device_quota;
+    // A package account's devices (bulk enrollment) count toward no user's quota.
+    let quota = if super::bulk::store::is_package_account(&state.db(), &caller.user.object_id)? {
+        u32::MAX
+    } else {
+        caller.tenant.device_quota
+    };
     if db::count_devices_of_owner(&state.db(), &caller.user.object_id)? >= quota {
         return Err(DrsServiceError::QuotaExceeded(quota));
     }

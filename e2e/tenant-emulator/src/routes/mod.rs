@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod admin_prt;
 pub mod attestation;
+pub mod bulk;
 pub mod drs;
 pub mod drs_request;
 pub mod mdm;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(drs::routes())
         .merge(token::routes())
         .merge(attestation::routes())
+        .merge(bulk::routes())
         .merge(admin::routes())
         .merge(sample_api::routes());
     if state.config().mdm_url.is_none() {
@@ -54,6 +56,7 @@ pub fn router(state: AppState) -> Router {
             .merge(wsfed::test_hook_routes())
             .merge(test_hooks::routes())
             .merge(admin::test_hook_routes())
+            .merge(bulk::test_hook_routes())
             .merge(admin_prt::routes());
     }
     if let Some(dir) = app_dir {

@@ -61,5 +61,6 @@ pub(crate) fn grant(
         nonce: stored.nonce,
         amr: stored.amr.unwrap_or_else(|| vec!["pwd".to_string()]),
         device_id: stored.device_id,
+        issues_refresh_token: true,
     })
 }

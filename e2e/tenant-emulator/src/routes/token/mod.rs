@@ -6,6 +6,7 @@
 //! | `srv_challenge` (checked first: real clients send no `client_id`) | [`srv_challenge`] |
 //! | `password` (with per-user smart lockout) | [`password`] |
 //! | `authorization_code` | [`code`] |
+//! | `refresh_token` (and bulk tokens) | [`refresh`] |
 //! | `urn:ietf:params:oauth:grant-type:saml1_1-bearer` | [`saml`] |
 //! | `urn:ietf:params:oauth:grant-type:jwt-bearer`, `request` signed RS256 by the device key (PRT request) | [`prt`] |
 //! | the same, `request` signed HS256 by a session-key derived key (PRT renewal, tokens for apps) | [`prt_signed`] |
@@ -19,6 +20,7 @@ pub mod error;
 pub mod password;
 pub mod prt;
 pub mod prt_signed;
+pub mod refresh;
 pub mod saml;
 pub mod srv_challenge;
 pub mod store;
@@ -123,6 +125,7 @@ fn grant_answer(
     let grant = match grant_type {
         GRANT_PASSWORD => password::grant(state, &scope, form, endpoint)?,
         "authorization_code" => code::grant(state, &scope, form, client_id, endpoint)?,
+        "refresh_token" => refresh::grant(state, &scope, form, client_id, endpoint)?,
         GRANT_SAML11_BEARER => saml::grant(state, &scope, form, endpoint)?,
         other => return Err(AuthorityError::UnsupportedGrant(other.to_string())),
     };
@@ -145,6 +148,8 @@ pub(crate) struct Grant {
     pub(crate) amr: Vec<String>,
     /// The device the sign-in proved (a code from a PRT cookie sign-in); tokens carry it.
     pub(crate) device_id: Option<String>,
+    /// Whether the answer carries a new refresh token (not for a bulk token's redemption).
+    pub(crate) issues_refresh_token: bool,
 }
 
 /// The resource a `scope` names: `<resource>/.default`, `<resource>/<permission>` (a URL
@@ -221,15 +226,20 @@ pub(crate) fn issue_tokens(
         super::v2::as_v2_id_token(state, &mut id_claims);
     }
     let id_token = tokens::sign(state.keys(), &id_claims)?;
-    let refresh_token = random_token(64);
-    db::insert_refresh_token(
-        &state.db(),
-        &refresh_token,
-        &grant.user.object_id,
-        client_id,
-        &grant.resource,
-        access.iat,
-    )?;
+    let refresh_token = if grant.issues_refresh_token {
+        let token = random_token(64);
+        db::insert_refresh_token(
+            &state.db(),
+            &token,
+            &grant.user.object_id,
+            client_id,
+            &grant.resource,
+            access.iat,
+        )?;
+        Some(token)
+    } else {
+        None
+    };
     let lifetime = tokens::TOKEN_LIFETIME_SECS.to_string();
     Ok(TokenResponse {
         token_type: "Bearer".into(),
@@ -240,7 +250,7 @@ pub(crate) fn issue_tokens(
         not_before: access.nbf.to_string(),
         resource: grant.resource.clone(),
         access_token,
-        refresh_token: Some(refresh_token),
+        refresh_token,
         id_token: Some(id_token),
         client_info: None,
     })

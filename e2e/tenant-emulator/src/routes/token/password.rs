@@ -44,6 +44,7 @@ pub(crate) fn grant(
         nonce: None,
         amr,
         device_id: None,
+        issues_refresh_token: true,
     })
 }
 
