@@ -1,5 +1,5 @@
 # Starts the tenant emulator and the host bridge for the demo and the benchmarks (sourced).
-# Sets AUTHORITY, LOCAL_URL, WS_URL, HANDOFF_PAGE, STACK_DIR, TPM_TCTI, CA_FILE; stop_stack kills all.
+# Sets AUTHORITY, WS_URL, HANDOFF_PAGE, STACK_DIR, TPM_TCTI, CA_FILE; stop_stack kills all.
 # The per-launch secret stays in files only the user can read (the ready file, the handoff
 # page the bridge writes): it is never printed or put on a command line.
 # The bridge keeps its keys in a private swtpm (state in $STACK_DIR/tpm), manufactured with an
@@ -7,8 +7,7 @@
 # The authority (AUTHORITY: login, DRS, tokens, the app) and the emulated AD FS are served over
 # HTTPS, as clients meet the real ones, with certificates from the emulator's CA (CA_FILE, in
 # $STACK_DIR/tls): the bridge and the CLI trust it (--ca-file), and so does the demo's Chromium
-# (chromium_home_trusting). LOCAL_URL is the emulator's plain-http listener on loopback (the
-# same routes), for local tools that do not take a CA file.
+# (chromium_home_trusting).
 # Why a shell copy beside e2e/tests/support/stack.ts: the demo and benchmarks run without Node.
 
 start_stack() {
@@ -22,7 +21,6 @@ start_stack() {
   EMULATOR_PID=$!
   wait_for_file "$STACK_DIR/emulator.ready" 30 "the tenant emulator" || { cat "$STACK_DIR/emulator.log" >&2; return 1; }
   AUTHORITY="$(json_field "$STACK_DIR/emulator.ready" https_url)"
-  LOCAL_URL="$(json_field "$STACK_DIR/emulator.ready" http_url)"
   CA_FILE="$(json_field "$STACK_DIR/emulator.ready" ca_file)"
   start_swtpm "$STACK_DIR/tpm" || return 1
   local language=(); [ -n "${CXH_LANGUAGE:-}" ] && language=(--language "$CXH_LANGUAGE")

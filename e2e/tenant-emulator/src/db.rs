@@ -649,7 +649,6 @@ pub struct StoredRefreshToken {
     pub user_object_id: String,
     pub client_id: String,
     pub resource: String,
-    pub created_at: i64,
 }
 
 pub fn refresh_token(
@@ -658,14 +657,13 @@ pub fn refresh_token(
 ) -> Result<Option<StoredRefreshToken>, InternalError> {
     Ok(conn
         .query_row(
-            "SELECT user_object_id, client_id, resource, created_at FROM refresh_tokens WHERE token = ?1",
+            "SELECT user_object_id, client_id, resource FROM refresh_tokens WHERE token = ?1",
             params![token],
             |row| {
                 Ok(StoredRefreshToken {
                     user_object_id: row.get(0)?,
                     client_id: row.get(1)?,
                     resource: row.get(2)?,
-                    created_at: row.get(3)?,
                 })
             },
         )

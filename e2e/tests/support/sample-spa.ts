@@ -3,17 +3,16 @@
  * from node_modules on http://localhost:5173, the origin its SPA redirect URIs name in the
  * tenant file (a loopback http origin is a secure context, as MSAL.js needs).
  */
-import { createServer, Server } from 'node:http';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './stack';
+import { FixtureFiles, startFixtureServer } from './fixture-server';
 
 export const SAMPLE_SPA_PORT = 5173;
 export const SAMPLE_SPA_ORIGIN = `http://localhost:${SAMPLE_SPA_PORT}`;
 
 const FIXTURE = join(ROOT, 'e2e', 'fixtures', 'sample-spa');
 const MSAL = join(ROOT, 'e2e', 'node_modules', '@azure', 'msal-browser', 'lib');
-const FILES: Record<string, [string, string]> = {
+const FILES: FixtureFiles = {
   '/': [join(FIXTURE, 'index.html'), 'text/html; charset=utf-8'],
   '/index.html': [join(FIXTURE, 'index.html'), 'text/html; charset=utf-8'],
   '/redirect.html': [join(FIXTURE, 'redirect.html'), 'text/html; charset=utf-8'],
@@ -28,35 +27,13 @@ export interface SampleSpa {
   stop(): Promise<void>;
 }
 
-function listen(server: Server, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(SAMPLE_SPA_PORT, host, () => resolve());
-  });
-}
-
 /** Start the sample app's server (on 127.0.0.1 and, where the host has it, ::1). */
 export async function startSampleSpa(): Promise<SampleSpa> {
-  const handler = (req: any, res: any) => {
-    const path = new URL(req.url, SAMPLE_SPA_ORIGIN).pathname;
-    const file = FILES[path];
-    if (!file) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': file[1], 'cache-control': 'no-store' }).end(readFileSync(file[0]));
-  };
-  const servers: Server[] = [];
-  const v4 = createServer(handler);
-  await listen(v4, '127.0.0.1').catch((e) => {
+  const server = await startFixtureServer(FILES, { port: SAMPLE_SPA_PORT, alsoIpv6: true }).catch((e) => {
     throw new Error(`the sample app needs port ${SAMPLE_SPA_PORT} (its redirect URI in e2e/tenants/contoso.toml): ${e.message}`);
   });
-  servers.push(v4);
-  const v6 = createServer(handler);
-  if (await listen(v6, '::1').then(() => true, () => false)) servers.push(v6);
   return {
     url: (app, authority) => `${SAMPLE_SPA_ORIGIN}/?${new URLSearchParams({ app, authority })}`,
-    stop: () => Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); })))
-      .then(() => undefined),
+    stop: () => server.stop(),
   };
 }

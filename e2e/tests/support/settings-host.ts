@@ -2,9 +2,8 @@
  * A tiny HTTP server for the Settings host fixture (fixtures/settings-host.html), on its own
  * loopback port, so the embedding page has an origin other than the app's (the authority).
  */
-import { createServer, Server } from 'node:http';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startFixtureServer } from './fixture-server';
 
 export interface SettingsHost {
   origin: string;
@@ -14,21 +13,13 @@ export interface SettingsHost {
 }
 
 export async function startSettingsHost(): Promise<SettingsHost> {
-  const html = readFileSync(join(__dirname, '..', '..', 'fixtures', 'settings-host.html'));
-  const server: Server = createServer((req, res) => {
-    if ((req.url ?? '').split('?')[0] !== '/settings') {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  const origin = `http://127.0.0.1:${port}`;
+  const page = join(__dirname, '..', '..', 'fixtures', 'settings-host.html');
+  const server = await startFixtureServer({ '/settings': [page, 'text/html; charset=utf-8'] });
+  const origin = `http://127.0.0.1:${server.port}`;
   return {
     origin,
     pageUrl: (launchUrl, appOrigin) =>
       `${origin}/settings?app=${encodeURIComponent(appOrigin)}&src=${encodeURIComponent(launchUrl)}`,
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
+    stop: () => server.stop(),
   };
 }

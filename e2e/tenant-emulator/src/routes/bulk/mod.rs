@@ -71,8 +71,9 @@ impl From<crate::error::InternalError> for BulkError {
 
 impl IntoResponse for BulkError {
     fn into_response(self) -> Response {
-        let code = match &self {
-            BulkError::Auth(e) => return e_response(e),
+        // An unusable bearer token is answered as DRS answers it (401 and its error body).
+        let code = match self {
+            BulkError::Auth(e) => return e.into_response(),
             BulkError::MfaUser => "interaction_required",
             BulkError::InvalidRequest(_) => "invalid_request",
             BulkError::UnknownFlow => "invalid_grant",
@@ -86,18 +87,6 @@ impl IntoResponse for BulkError {
         });
         (StatusCode::BAD_REQUEST, Json(body)).into_response()
     }
-}
-
-fn e_response(error: &DrsServiceError) -> Response {
-    // The DRS error shape (status, code, message) for an unusable bearer token.
-    let status = match error {
-        DrsServiceError::MissingBearer | DrsServiceError::InvalidToken(_) => {
-            StatusCode::UNAUTHORIZED
-        }
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let body = serde_json::json!({"code": "authorization_failed", "message": error.to_string()});
-    (status, Json(body)).into_response()
 }
 
 #[derive(Deserialize)]
